@@ -1,0 +1,238 @@
+"""Typed, validated configuration parsed once from ``params.yaml``.
+
+Every section of ``params.yaml`` maps onto a dataclass below (model sections onto the config class
+registered with the model). Parsing checks unknown keys, types and value ranges and raises
+:class:`ConfigError` with a one-line message naming the key and what is allowed, before any data
+is touched.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+
+
+class ConfigError(ValueError):
+    """A parameter is unknown, of the wrong type or impossible; the message names key and fix."""
+
+
+def param(default: Any, help: str, *, min: float | None = None, max: float | None = None,
+          positive: bool = False, pow2: bool = False) -> Any:
+    """A dataclass field with a help text and range checks used by :func:`parse_section`."""
+    meta = {"help": help, "min": min, "max": max, "positive": positive, "pow2": pow2}
+    return field(default=default, metadata=meta)
+
+
+def _type_name(tp: Any) -> str:
+    if typing.get_origin(tp) is Literal:
+        return " | ".join(str(a) for a in typing.get_args(tp))
+    return getattr(tp, "__name__", str(tp))
+
+
+def _check_value(key: str, tp: Any, value: Any, meta: dict) -> Any:
+    """Check one value against its annotated type and range metadata; return it normalised."""
+    origin = typing.get_origin(tp)
+    if origin is Literal:
+        allowed = typing.get_args(tp)
+        if value not in allowed:
+            raise ConfigError(f"{key}: {value!r} is not allowed; choose one of {', '.join(map(str, allowed))}")
+        return value
+    if tp is bool:
+        if not isinstance(value, bool):
+            raise ConfigError(f"{key}: expected true or false, got {value!r}")
+        return value
+    if tp is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ConfigError(f"{key}: expected an integer, got {value!r} ({type(value).__name__})")
+    elif tp is float:
+        if isinstance(value, str):
+            hint = " (YAML reads 1e-3 as text: write 1.0e-3 or 0.001)" if _looks_numeric(value) else ""
+            raise ConfigError(f"{key}: expected a number, got the string {value!r}{hint}")
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ConfigError(f"{key}: expected a number, got {value!r} ({type(value).__name__})")
+        value = float(value)
+        if not math.isfinite(value):
+            raise ConfigError(f"{key}: expected a finite number, got {value!r}")
+    elif tp is str:
+        if not isinstance(value, str):
+            raise ConfigError(f"{key}: expected a string, got {value!r} ({type(value).__name__})")
+        return value
+    if meta.get("positive") and value <= 0:
+        raise ConfigError(f"{key}: must be > 0, got {value!r}")
+    if meta.get("min") is not None and value < meta["min"]:
+        raise ConfigError(f"{key}: must be >= {meta['min']}, got {value!r}")
+    if meta.get("max") is not None and value > meta["max"]:
+        raise ConfigError(f"{key}: must be <= {meta['max']}, got {value!r}")
+    if meta.get("pow2") and (value < 1 or value & (value - 1)):
+        raise ConfigError(f"{key}: must be a power of two (4, 8, 16, ...), got {value!r}")
+    return value
+
+
+def _looks_numeric(text: str) -> bool:
+    try:
+        float(text)
+        return True
+    except ValueError:
+        return False
+
+
+def parse_section(cls: type, data: Any, prefix: str):
+    """Build dataclass ``cls`` from the mapping ``data``; unknown keys and bad values raise ConfigError."""
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{prefix}: expected a mapping of keys, got {data!r}")
+    hints = typing.get_type_hints(cls)
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    unknown = sorted(set(map(str, data)) - set(fields))
+    if unknown:
+        raise ConfigError(f"{prefix}.{unknown[0]}: unknown key; allowed keys are {', '.join(fields)}")
+    values = {}
+    for name, f in fields.items():
+        if name in data:
+            values[name] = _check_value(f"{prefix}.{name}", hints[name], data[name], dict(f.metadata))
+    obj = cls(**values)
+    check = getattr(obj, "check", None)
+    if check is not None:
+        check(prefix)
+    return obj
+
+
+def describe(cls: type, prefix: str) -> str:
+    """One line per key of a config section, for ``--help`` texts."""
+    hints = typing.get_type_hints(cls)
+    lines = []
+    for f in dataclasses.fields(cls):
+        lines.append(f"{prefix}.{f.name} ({_type_name(hints[f.name])}, default {f.default!r}): {f.metadata.get('help', '')}")
+    return "\n\n".join(lines)
+
+
+# ----------------------------------------------------------------------------- sections
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    name: Literal["mnist", "fashion-mnist", "cifar10", "folder"] = param(
+        "mnist", "dataset source; folder reads images from data.folder")
+    root: str = param("data/raw", "where raw files are looked for and downloads go")
+    folder: str = param("", "image folder for data.name=folder (class = sub-folder name, if any)")
+    resolution: int = param(28, "image side in pixels; images are resized to it when they differ", positive=True)
+    limit: int = param(0, "cap on training images (0 = all)", min=0)
+    test_fraction: float = param(0.1, "share of a folder dataset held out as the test split", min=0.0, max=0.5)
+
+    def check(self, prefix: str) -> None:
+        if self.name == "folder" and not self.folder:
+            raise ConfigError(f"{prefix}.folder: required when {prefix}.name is folder; set it to an image folder")
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    arch: Literal["mlp", "conv"] = param("mlp", "network family shared by every model")
+    h: int = param(512, "hidden width: MLP units, or base channels of conv nets", positive=True)
+    z: int = param(20, "latent size", positive=True)
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    batch_size: int = param(128, "images per optimizer step", positive=True)
+    lr: float = param(1.0e-3, "Adam learning rate", positive=True)
+    beta1: float = param(0.9, "Adam beta1", min=0.0, max=1.0)
+    beta2: float = param(0.999, "Adam beta2", min=0.0, max=1.0)
+    steps: int = param(4000, "optimizer steps; a small value turns any model into a smoke run", positive=True)
+    log_every: int = param(100, "steps between logged (dvclive) points", positive=True)
+    checkpoint_every: int = param(500, "steps between resumable checkpoints", positive=True)
+
+
+@dataclass(frozen=True)
+class ClassifierConfig:
+    steps: int = param(3000, "training steps of the domain classifier", positive=True)
+    batch_size: int = param(128, "batch size", positive=True)
+    lr: float = param(2.0e-3, "Adam learning rate", positive=True)
+    width: int = param(16, "channels of the first conv layer (the second has twice as many)", positive=True)
+    features: int = param(128, "size of the penultimate feature vector used for FID/KID/PR", positive=True)
+
+
+@dataclass(frozen=True)
+class EvalConfig:
+    n_samples: int = param(10000, "generated samples per model (FID is biased by n: compare at equal n)", positive=True)
+    batch_size: int = param(500, "samples per generation / feature-extraction batch", positive=True)
+    kid_subset_size: int = param(1000, "KID subset size (clipped to the sample count)", positive=True)
+    grid: int = param(8, "sample grid side (grid x grid images)", positive=True)
+
+
+_DEVICE_HELP = "auto (cuda when present, else cpu) | cpu | cuda | cuda:N"
+
+
+@dataclass(frozen=True)
+class Params:
+    seed: int
+    device: str
+    data: DataConfig
+    model: ModelConfig
+    train: TrainConfig
+    classifier: ClassifierConfig
+    eval: EvalConfig
+    models: dict[str, Any]  # model name -> its own config dataclass
+
+    def model_config(self, name: str):
+        if name not in self.models:
+            raise ConfigError(f"model {name!r} is unknown; choose one of {', '.join(self.models)}")
+        return self.models[name]
+
+
+FIXED_SECTIONS = {"data": DataConfig, "model": ModelConfig, "train": TrainConfig,
+                  "classifier": ClassifierConfig, "eval": EvalConfig}
+
+
+def _check_device(value: Any) -> str:
+    if not isinstance(value, str):
+        raise ConfigError(f"device: expected a string ({_DEVICE_HELP}), got {value!r}")
+    if value in ("auto", "cpu", "cuda", "mps") or (value.startswith("cuda:") and value[5:].isdigit()):
+        return value
+    raise ConfigError(f"device: {value!r} is not allowed; use {_DEVICE_HELP}")
+
+
+def parse_params(raw: Any) -> Params:
+    """Parse the mapping read from params.yaml into :class:`Params` (model sections from the registry)."""
+    from genlab.models import MODELS
+
+    if not isinstance(raw, dict):
+        raise ConfigError("params.yaml: expected a mapping of sections (seed, device, data, model, train, ...)")
+    model_sections = {name: entry.config for name, entry in MODELS.items()}
+    allowed = ["seed", "device", *FIXED_SECTIONS, *model_sections]
+    unknown = sorted(set(map(str, raw)) - set(allowed))
+    if unknown:
+        raise ConfigError(f"{unknown[0]}: unknown section; allowed sections are {', '.join(allowed)}")
+    seed = raw.get("seed", 0)
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise ConfigError(f"seed: expected a non-negative integer, got {seed!r}")
+    sections = {name: parse_section(cls, raw.get(name), name) for name, cls in FIXED_SECTIONS.items()}
+    models = {name: parse_section(cls, raw.get(name), name) for name, cls in model_sections.items()}
+    return Params(seed=seed, device=_check_device(raw.get("device", "auto")), models=models, **sections)
+
+
+def load_params(path: str | Path = "params.yaml") -> Params:
+    """Read ``path`` with ``yaml.safe_load`` and parse it; any problem is a :class:`ConfigError`."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"{path}: params file not found; run from the repository root or pass --params")
+    try:
+        raw = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML ({str(exc).splitlines()[0]})") from None
+    return parse_params(raw)
+
+
+def as_dict(obj: Any) -> Any:
+    """Plain-python view of a config (dataclasses to dicts), for checkpoints and manifests."""
+    if dataclasses.is_dataclass(obj):
+        return {f.name: as_dict(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
+    if isinstance(obj, dict):
+        return {k: as_dict(v) for k, v in obj.items()}
+    return obj

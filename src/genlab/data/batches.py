@@ -1,0 +1,41 @@
+"""In-memory minibatches: one uint8 tensor on the device, sliced and converted there.
+
+The order is a function of (seed, epoch) alone, so step ``t`` always sees the same batch and a
+resumed run continues exactly where an uninterrupted one would be.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from genlab.config import ConfigError
+from genlab.data.tensors import to_unit
+
+
+class InMemoryBatches:
+    """Shuffled, drop-last minibatches of images in [0, 1] (and labels) held on ``device``."""
+
+    def __init__(self, images: torch.Tensor, labels: torch.Tensor, batch_size: int, seed: int,
+                 device: torch.device):
+        if batch_size > len(images):
+            raise ConfigError(f"train.batch_size: {batch_size} exceeds the {len(images)} training images; "
+                              "lower it or raise data.limit")
+        self.images = images.to(device)
+        self.labels = labels.to(device)
+        self.batch_size = batch_size
+        self.seed = seed
+        self.steps_per_epoch = len(images) // batch_size
+        self._epoch, self._order = -1, None
+
+    def _permutation(self, epoch: int) -> torch.Tensor:
+        if epoch != self._epoch:
+            g = torch.Generator().manual_seed(self.seed * 1_000_003 + epoch)
+            self._order = torch.randperm(len(self.images), generator=g).to(self.images.device)
+            self._epoch = epoch
+        return self._order
+
+    def batch(self, step: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """The (images, labels) minibatch of optimizer step ``step`` (0-based)."""
+        epoch, pos = divmod(step, self.steps_per_epoch)
+        idx = self._permutation(epoch)[pos * self.batch_size:(pos + 1) * self.batch_size]
+        return to_unit(self.images[idx]), self.labels[idx]

@@ -1,0 +1,89 @@
+"""Preparation: a dataset source -> ``data/prepared/`` (uint8 tensors, labels, manifest with checksums).
+
+Layout: ``train.pt`` and ``test.pt`` each hold ``{"images": uint8 N×C×H×W, "labels": int64 N}``;
+``manifest.json`` records the dataset, the source used, the sources tried, shapes and sha256 of
+every tensor. :func:`load_split` verifies those checksums on every read.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import tempfile
+from pathlib import Path
+
+import torch
+
+from genlab.config import DataConfig, as_dict
+from genlab.data.sources import load_source
+from genlab.data.tensors import fit_resolution, tensor_sha256
+from genlab.errors import DataError
+from genlab.io import load_torch, save_torch, write_json
+
+log = logging.getLogger(__name__)
+
+MANIFEST = "manifest.json"
+
+
+def prepare(cfg: DataConfig, out_dir: Path) -> dict:
+    """Load ``cfg.name`` from the first source that works and write it to ``out_dir``; return the manifest."""
+    splits, source, tried = load_source(cfg.name, Path(cfg.root), cfg.folder, cfg.test_fraction, cfg.resolution)
+    if cfg.limit:
+        splits["train_images"] = splits["train_images"][: cfg.limit]
+        splits["train_labels"] = splits["train_labels"][: cfg.limit]
+    for split in ("train", "test"):
+        splits[f"{split}_images"] = fit_resolution(splits[f"{split}_images"], cfg.resolution)
+    labels = torch.cat([splits["train_labels"], splits["test_labels"]])
+    manifest = {
+        "dataset": cfg.name,
+        "source": source,
+        "sources_tried": tried,
+        "config": as_dict(cfg),
+        "channels": int(splits["train_images"].shape[1]),
+        "resolution": cfg.resolution,
+        "num_classes": int(labels.max()) + 1,
+        "splits": {},
+    }
+    # Write into a fresh sibling folder, then swap it in: a crash never leaves a half-prepared folder.
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=out_dir.parent, prefix=f".{out_dir.name}."))
+    tmp.chmod(0o755)
+    try:
+        for split in ("train", "test"):
+            images, lab = splits[f"{split}_images"].contiguous(), splits[f"{split}_labels"].contiguous()
+            save_torch(tmp / f"{split}.pt", {"images": images, "labels": lab})
+            manifest["splits"][split] = {"shape": list(images.shape), "images_sha256": tensor_sha256(images),
+                                         "labels_sha256": tensor_sha256(lab)}
+        write_json(tmp / MANIFEST, manifest)
+        if out_dir.exists():
+            shutil.rmtree(out_dir)
+        tmp.rename(out_dir)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    log.info("prepared %s from %s: train %s, test %s", cfg.name, source,
+             manifest["splits"]["train"]["shape"], manifest["splits"]["test"]["shape"])
+    return manifest
+
+
+def read_manifest(prepared: Path) -> dict:
+    import json
+
+    path = prepared / MANIFEST
+    if not path.is_file():
+        raise DataError(f"{path}: not found; run the prepare stage first (dvc repro prepare)")
+    return json.loads(path.read_text())
+
+
+def load_split(prepared: Path, split: str) -> tuple[torch.Tensor, torch.Tensor]:
+    """The verified (uint8 images, int64 labels) of ``split`` from a prepared folder."""
+    manifest = read_manifest(prepared)
+    path = prepared / f"{split}.pt"
+    try:
+        data = load_torch(path)
+        images, labels = data["images"], data["labels"]
+    except Exception as exc:  # noqa: BLE001
+        raise DataError(f"{path}: unreadable ({type(exc).__name__}: {exc}); rerun the prepare stage") from None
+    expected = manifest["splits"][split]
+    if tensor_sha256(images) != expected["images_sha256"] or tensor_sha256(labels) != expected["labels_sha256"]:
+        raise DataError(f"{path}: checksum differs from {MANIFEST}; rerun the prepare stage")
+    return images, labels

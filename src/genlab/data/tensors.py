@@ -1,0 +1,38 @@
+"""Small tensor utilities shared by the data code: checksums, resizing, dtype conversion."""
+
+from __future__ import annotations
+
+import hashlib
+
+import torch
+import torch.nn.functional as F
+
+
+def tensor_sha256(t: torch.Tensor) -> str:
+    return hashlib.sha256(t.detach().cpu().contiguous().numpy().tobytes()).hexdigest()
+
+
+def fit_resolution(images: torch.Tensor, resolution: int) -> torch.Tensor:
+    """Bring uint8 N×C×H×W images to ``resolution``²: zero-pad a small even gap (MNIST 28 -> 32), else resize."""
+    h, w = images.shape[-2:]
+    if (h, w) == (resolution, resolution):
+        return images
+    gap = resolution - h
+    if h == w and 0 < gap <= h // 4 and gap % 2 == 0:
+        return F.pad(images, (gap // 2,) * 4)
+    out = []
+    for chunk in images.split(1024):
+        x = F.interpolate(chunk.float(), size=(resolution, resolution), mode="bilinear", antialias=True,
+                          align_corners=False)
+        out.append(x.round().clamp(0, 255).to(torch.uint8))
+    return torch.cat(out)
+
+
+def to_unit(images: torch.Tensor) -> torch.Tensor:
+    """uint8 [0, 255] -> float [0, 1]."""
+    return images.float().div_(255.0)
+
+
+def to_uint8(x: torch.Tensor) -> torch.Tensor:
+    """float [0, 1] -> uint8 [0, 255] (rounded, clamped)."""
+    return x.mul(255.0).round_().clamp_(0, 255).to(torch.uint8)

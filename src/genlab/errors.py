@@ -1,0 +1,10 @@
+"""Errors that stop a stage with a one-line message (the CLI prints it and exits non-zero)."""
+
+from genlab.config import ConfigError
+
+
+class DataError(RuntimeError):
+    """A data source is missing, corrupt or does not match its checksum; the message names the file."""
+
+
+USER_ERRORS = (ConfigError, DataError)

@@ -1,0 +1,1 @@
+"""Fidelity metrics through torch-fidelity, the domain classifier, class coverage."""

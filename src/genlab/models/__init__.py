@@ -1,0 +1,18 @@
+"""Model registry: adding a model family is one file in this package plus one line here."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from genlab.models.vae import VAE, VAEConfig
+
+
+@dataclass(frozen=True)
+class ModelEntry:
+    config: type  # the model's config dataclass (its params.yaml section)
+    build: type  # the GenerativeModel subclass
+
+
+MODELS: dict[str, ModelEntry] = {
+    "vae": ModelEntry(VAEConfig, VAE),
+}

@@ -1,0 +1,60 @@
+"""The contract every model family fulfils; the training loop and evaluation know only this.
+
+A model owns its networks and optimizers. ``train_step`` takes one batch and returns detached
+scalar tensors (no host sync: the loop reads them every ``train.log_every`` steps).
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from genlab.config import ModelConfig, TrainConfig
+from genlab.nn.stacks import Shape
+
+
+class GenerativeModel(nn.Module):
+    """Base class: networks as sub-modules, optimizers in ``self.optimizers`` (name -> optimizer)."""
+
+    def __init__(self, cfg, model: ModelConfig, train: TrainConfig, shape: Shape, num_classes: int):
+        super().__init__()
+        self.cfg, self.model_cfg, self.train_cfg = cfg, model, train
+        self.shape, self.num_classes = tuple(shape), num_classes
+        self.optimizers: dict[str, torch.optim.Optimizer] = {}
+
+    def adam(self, params) -> torch.optim.Optimizer:
+        """Adam with the ``train`` section's lr and betas."""
+        return torch.optim.Adam(params, lr=self.train_cfg.lr, betas=(self.train_cfg.beta1, self.train_cfg.beta2))
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.parameters()).device
+
+    def train_step(self, x: torch.Tensor, y: torch.Tensor) -> dict[str, torch.Tensor]:
+        """One optimisation step on images ``x`` in [0, 1] (labels ``y``); returns detached scalars."""
+        raise NotImplementedError
+
+    @torch.no_grad()
+    def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
+        """``n`` new images in [0, 1], N×C×H×W."""
+        raise NotImplementedError
+
+    @torch.no_grad()
+    def evaluate(self, images: torch.Tensor, labels: torch.Tensor, generator: torch.Generator) -> dict[str, float]:
+        """Model-specific test metrics (e.g. ELBO); images in [0, 1]. Default: none."""
+        return {}
+
+    @torch.no_grad()
+    def reconstruct(self, x: torch.Tensor) -> torch.Tensor | None:
+        """Reconstructions of ``x`` for models with an encoder, else None."""
+        return None
+
+    # ---------------------------------------------------------------- checkpoint state
+    def training_state(self) -> dict:
+        """Everything needed to resume: weights and optimizer states (tensors and plain values only)."""
+        return {"weights": self.state_dict(), "optimizers": {k: o.state_dict() for k, o in self.optimizers.items()}}
+
+    def load_training_state(self, state: dict) -> None:
+        self.load_state_dict(state["weights"])
+        for name, opt in self.optimizers.items():
+            opt.load_state_dict(state["optimizers"][name])

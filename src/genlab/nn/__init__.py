@@ -1,0 +1,1 @@
+"""Shared building blocks: MLP and conv stacks used by every model family."""

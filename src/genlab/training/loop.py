@@ -1,0 +1,83 @@
+"""The one training loop: it runs any :class:`GenerativeModel` without knowing which.
+
+It resumes from the newest matching checkpoint, shows a progress bar, accumulates losses on the
+device (read every ``train.log_every`` steps: no host sync per step), logs curves with dvclive and
+checkpoints every ``train.checkpoint_every`` steps. Same seed and params on CPU -> same weights,
+whether or not the run was interrupted.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+from typing import Callable
+
+import torch
+from dvclive import Live
+
+from genlab.config import TrainConfig
+from genlab.data.batches import InMemoryBatches
+from genlab.models.base import GenerativeModel
+from genlab.progress import progress
+from genlab.training.checkpoint import latest_checkpoint, save_checkpoint
+from genlab.training.seed import rng_state, set_rng_state
+
+log = logging.getLogger(__name__)
+
+
+def fit(model: GenerativeModel, batches: InMemoryBatches, cfg: TrainConfig, ckpt_dir: Path, live_dir: Path,
+        fp: str, name: str = "model", on_step: Callable[[int], None] | None = None) -> dict:
+    """Train ``model`` for ``cfg.steps`` steps; returns {"steps", "images_seen", "train_seconds", "history"}."""
+    start, history, elapsed = 0, [], 0.0
+    ck = latest_checkpoint(ckpt_dir, fp)
+    if ck is not None:
+        model.load_training_state(ck["state"])
+        set_rng_state(ck["rng"])
+        start, history, elapsed = ck["step"], ck["history"], ck["elapsed"]
+
+    live = Live(str(live_dir), dvcyaml=False, save_dvc_exp=False)
+    for record in history:  # replay the curves of the interrupted part so they stay whole
+        _log(live, record)
+
+    model.train()
+    sums: dict[str, torch.Tensor] = {}
+    count, t0, last_t, last_step = 0, time.perf_counter(), time.perf_counter(), start
+    bar = progress(cfg.steps, f"train {name}", initial=start)
+    for step in range(start, cfg.steps):
+        x, y = batches.batch(step)
+        out = model.train_step(x, y)
+        for k, v in out.items():
+            sums[k] = sums[k] + v if k in sums else v.clone()
+        count += 1
+        done = step + 1
+        if done % cfg.log_every == 0 or done == cfg.steps:
+            now = time.perf_counter()
+            record = {"step": done, **{k: float(v) / count for k, v in sums.items()},
+                      "images_per_s": (done - last_step) * batches.batch_size / max(now - last_t, 1e-9)}
+            history.append(record)
+            _log(live, record)
+            bar.set_postfix({k: f"{v:.4g}" for k, v in record.items() if k != "step"}, refresh=False)
+            sums, count, last_t, last_step = {}, 0, now, done
+        if done % cfg.checkpoint_every == 0 or done == cfg.steps:
+            save_checkpoint(ckpt_dir, done, {
+                "fingerprint": fp, "state": model.training_state(), "rng": rng_state(), "history": history,
+                "elapsed": elapsed + time.perf_counter() - t0})
+        bar.update(1)
+        if on_step is not None:
+            on_step(done)
+    bar.close()
+    live.end()
+    model.eval()
+    total = elapsed + time.perf_counter() - t0
+    log.info("%s: %d steps in %.1fs", name, cfg.steps, total)
+    return {"steps": cfg.steps, "images_seen": cfg.steps * batches.batch_size, "train_seconds": total,
+            "history": history}
+
+
+def _log(live: Live, record: dict) -> None:
+    live.step = record["step"]
+    for k, v in record.items():
+        if k != "step":
+            live.log_metric(k, v)
+    live.next_step()

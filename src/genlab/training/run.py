@@ -1,0 +1,66 @@
+"""Train a named model from params: build it, resume or start, fit, write the final model file."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Callable
+
+import torch
+
+from genlab.config import ModelConfig, Params, TrainConfig, as_dict, parse_section
+from genlab.data.batches import InMemoryBatches
+from genlab.data.prepare import load_split, read_manifest
+from genlab.io import load_torch, save_torch, write_json
+from genlab.models import MODELS
+from genlab.models.base import GenerativeModel
+from genlab.nn.stacks import count_parameters
+from genlab.training import device as devices
+from genlab.training.checkpoint import fingerprint
+from genlab.training.loop import fit
+from genlab.training.seed import seed_everything
+
+log = logging.getLogger(__name__)
+
+
+def build_model(name: str, cfg, model: ModelConfig, train: TrainConfig, shape, num_classes: int) -> GenerativeModel:
+    return MODELS[name].build(cfg, model, train, tuple(shape), num_classes)
+
+
+def train_model(name: str, params: Params, prepared: Path, out_dir: Path, ckpt_dir: Path, live_dir: Path,
+                on_step: Callable[[int], None] | None = None) -> dict:
+    """Train model ``name`` on the prepared data; writes ``out_dir/model.pt`` and ``out_dir/train.json``."""
+    device = devices.select_device(params.device)
+    devices.configure(device)
+    manifest = read_manifest(prepared)
+    images, labels = load_split(prepared, "train")
+    seed_everything(params.seed)
+    cfg = params.model_config(name)
+    model = build_model(name, cfg, params.model, params.train, images.shape[1:], manifest["num_classes"]).to(device)
+    # What must match to resume: everything that shapes the weights, but not the step count or cadences,
+    # so raising train.steps continues a finished run.
+    run = {"name": name, "seed": params.seed, "cfg": as_dict(cfg), "model": as_dict(params.model),
+           "train": {k: v for k, v in as_dict(params.train).items() if k not in ("steps", "log_every", "checkpoint_every")},
+           "data": manifest["splits"]["train"]["images_sha256"], "device": device.type}
+    batches = InMemoryBatches(images, labels, params.train.batch_size, params.seed, device)
+    summary = fit(model, batches, params.train, ckpt_dir, live_dir, fingerprint(run), name, on_step)
+    meta = {"model": name, "steps": summary["steps"], "images_seen": summary["images_seen"],
+            "train_seconds": round(summary["train_seconds"], 2), "parameters": count_parameters(model),
+            "device": str(device)}
+    save_torch(out_dir / "model.pt", {
+        "name": name, "cfg": as_dict(cfg), "model": as_dict(params.model), "train": as_dict(params.train),
+        "shape": list(images.shape[1:]), "num_classes": manifest["num_classes"],
+        "weights": model.state_dict(), "meta": meta})
+    write_json(out_dir / "train.json", meta)
+    return meta
+
+
+def load_model(path: Path, device: torch.device) -> tuple[GenerativeModel, dict]:
+    """Rebuild a trained model from its ``model.pt`` (weights-only load) -> (model in eval mode, meta)."""
+    ck = load_torch(path)
+    name = ck["name"]
+    cfg = parse_section(MODELS[name].config, ck["cfg"], name)
+    model = build_model(name, cfg, parse_section(ModelConfig, ck["model"], "model"),
+                        parse_section(TrainConfig, ck["train"], "train"), ck["shape"], ck["num_classes"])
+    model.load_state_dict(ck["weights"])
+    return model.to(device).eval(), ck["meta"]

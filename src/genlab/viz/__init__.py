@@ -1,0 +1,1 @@
+"""Sample grids and reconstructions."""

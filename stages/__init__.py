@@ -1,0 +1,1 @@
+"""The CLI layer: one small Typer module per pipeline stage, gathered by :mod:`stages.app`."""

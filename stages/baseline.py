@@ -1,0 +1,28 @@
+"""``baseline``: the metrics of real data (training images vs the test split), the row to read models against."""
+
+from pathlib import Path
+
+from genlab.config import EvalConfig, describe
+from genlab.data.prepare import load_split, read_manifest
+from genlab.io import write_json
+from genlab.metrics.evaluate import real_baseline
+from genlab.training.device import configure, select_device
+from stages.common import CLASSIFIER, METRICS, PREPARED, ParamsOption, params_for, stage
+
+HELP = f"""Score eval.n_samples real training images against the test split with the same extractor and
+settings as the models; write {METRICS}/baseline.json.
+
+Params read: seed, device, and
+
+{describe(EvalConfig, "eval")}"""
+
+
+@stage
+def run(params: Path = ParamsOption) -> None:
+    p = params_for(params)
+    device = select_device(p.device)
+    configure(device)
+    train, _ = load_split(PREPARED, "train")
+    test, _ = load_split(PREPARED, "test")
+    metrics = real_baseline(train, test, CLASSIFIER, p.eval, p.seed, device, read_manifest(PREPARED)["num_classes"])
+    write_json(METRICS / "baseline.json", metrics)

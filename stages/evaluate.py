@@ -1,0 +1,44 @@
+"""``evaluate MODEL``: sample, score against the test split, write metrics/MODEL.json and grids."""
+
+import json
+from pathlib import Path
+
+import typer
+
+from genlab.config import EvalConfig, describe
+from genlab.data.prepare import load_split, read_manifest
+from genlab.errors import DataError
+from genlab.io import write_json
+from genlab.metrics.evaluate import evaluate_model
+from genlab.models import MODELS
+from genlab.training.device import configure, select_device
+from genlab.training.run import load_model
+from stages.common import CLASSIFIER, GRIDS, METRICS, MODELS_DIR, PREPARED, ParamsOption, log, params_for, stage
+
+HELP = f"""Evaluate a trained MODEL ({" | ".join(MODELS)}): eval.n_samples samples scored against the test
+split with the domain classifier (torch-fidelity): fid, is, kid, precision, recall, class coverage,
+plus the model's own metrics (VAE: test elbo, recon_mse). Writes {METRICS}/MODEL.json,
+{GRIDS}/MODEL.png and, for models with an encoder, {GRIDS}/MODEL_recon.png.
+
+Params read: seed, device, and
+
+{describe(EvalConfig, "eval")}"""
+
+
+@stage
+def run(model: str = typer.Argument(..., help=f"model to evaluate: {' | '.join(MODELS)}"),
+        params: Path = ParamsOption) -> None:
+    p = params_for(params)
+    p.model_config(model)
+    path = MODELS_DIR / model / "model.pt"
+    if not path.is_file():
+        raise DataError(f"{path}: not found; train it first (dvc repro train@{model})")
+    device = select_device(p.device)
+    configure(device)
+    net, meta = load_model(path, device)
+    images, labels = load_split(PREPARED, "test")
+    manifest = read_manifest(PREPARED)
+    metrics = evaluate_model(net, images, labels, CLASSIFIER, p.eval, p.seed, GRIDS, model, manifest["num_classes"])
+    metrics.update({k: meta[k] for k in ("steps", "images_seen", "train_seconds", "parameters")})
+    write_json(METRICS / f"{model}.json", metrics)
+    log.info("%s: %s", model, json.dumps({k: v for k, v in metrics.items() if isinstance(v, float)}))

