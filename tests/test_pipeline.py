@@ -23,6 +23,18 @@ def sh(cmd: list[str], cwd: Path, env: dict) -> str:
     return proc.stdout
 
 
+def _exp_rows(node):
+    """Every row (workspace, baseline, experiments) of ``dvc exp show --json`` output."""
+    if isinstance(node, dict):
+        if isinstance(node.get("data"), dict) and "params" in node["data"]:
+            yield node["data"]
+        for value in node.values():
+            yield from _exp_rows(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _exp_rows(value)
+
+
 @pytest.fixture()
 def clone(tmp_path, mirror_cache):
     """The tracked files of this repository in a fresh git repo, with tiny params and the mirror cache."""
@@ -65,6 +77,9 @@ def test_smoke_dvc_repro(clone):
     out = sh([sys.executable, "-m", "dvc", "exp", "run", "-S", "model.h=64"], dest, env)
     assert "train@vae" in out and "'prepare' didn't change" in out
     shown = json.loads(sh([sys.executable, "-m", "dvc", "exp", "show", "--json"], dest, env))
-    assert "model.h" in json.dumps(shown) and '"fid"' in json.dumps(shown)
+    runs = list(_exp_rows(shown))
+    h = {r["params"]["params.yaml"]["data"]["model"]["h"]: r["metrics"]["metrics/vae.json"]["data"]["fid"]
+         for r in runs if "metrics/vae.json" in r.get("metrics", {})}
+    assert 64 in h and 512 in h and h[64] != h[512], h
     diff = json.loads(sh([sys.executable, "-m", "dvc", "metrics", "diff", "--json", "HEAD"], dest, env))
     assert "metrics/vae.json" in diff

@@ -20,19 +20,21 @@ class Interrupt(Exception):
     pass
 
 
-def small_params(steps=40):
+def small_params(steps=40, lr_schedule="constant"):
     p = load_params(ROOT / "params.yaml")
     return dataclasses.replace(
         p, device="cpu", model=dataclasses.replace(p.model, h=32, z=4),
-        train=dataclasses.replace(p.train, steps=steps, batch_size=32, log_every=5, checkpoint_every=10))
+        train=dataclasses.replace(p.train, steps=steps, batch_size=32, log_every=5, checkpoint_every=10,
+                                  lr_schedule=lr_schedule))
 
 
 def _weights(path: Path) -> dict:
     return load_torch(path)["weights"]
 
 
-def test_resume_equals_uninterrupted_run(prepared_small, tmp_path):
-    p = small_params()
+@pytest.mark.parametrize("lr_schedule", ["constant", "cosine"])
+def test_resume_equals_uninterrupted_run(prepared_small, tmp_path, lr_schedule):
+    p = small_params(lr_schedule=lr_schedule)
     train_model("vae", p, prepared_small, tmp_path / "a", tmp_path / "ck_a", tmp_path / "live_a")
 
     def stop_at_27(step):
@@ -82,3 +84,11 @@ def test_checkpoints_with_pickled_objects_are_refused(tmp_path):
     torch.save({"weights": {}, "obj": Interrupt()}, path)
     with pytest.raises(Exception, match="[Ww]eights only load failed|Unsupported global"):
         load_torch(path)
+
+
+def test_cosine_schedule_decays_to_zero():
+    from genlab.training.loop import lr_factor
+
+    cfg = small_params(steps=100, lr_schedule="cosine").train
+    assert lr_factor(cfg, 0) == 1.0 and abs(lr_factor(cfg, 50) - 0.5) < 1e-12 and lr_factor(cfg, 99) < 1e-3
+    assert lr_factor(small_params(steps=100).train, 99) == 1.0

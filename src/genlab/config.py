@@ -145,6 +145,8 @@ class TrainConfig:
     beta1: float = param(0.9, "Adam beta1", min=0.0, max=1.0)
     beta2: float = param(0.999, "Adam beta2", min=0.0, max=1.0)
     steps: int = param(4000, "optimizer steps; a small value turns any model into a smoke run", positive=True)
+    lr_schedule: Literal["constant", "cosine"] = param(
+        "constant", "learning rate over the run: constant, or cosine decay to 0 at train.steps")
     log_every: int = param(100, "steps between logged (dvclive) points", positive=True)
     checkpoint_every: int = param(500, "steps between resumable checkpoints", positive=True)
 

@@ -9,6 +9,7 @@ whether or not the run was interrupted.
 from __future__ import annotations
 
 import logging
+import math
 import time
 from pathlib import Path
 from typing import Callable
@@ -44,7 +45,11 @@ def fit(model: GenerativeModel, batches: InMemoryBatches, cfg: TrainConfig, ckpt
     sums: dict[str, torch.Tensor] = {}
     count, t0, last_t, last_step = 0, time.perf_counter(), time.perf_counter(), start
     bar = progress(cfg.steps, f"train {name}", initial=start)
+    for opt in model.optimizers.values():  # the base lr survives checkpoints inside the optimizer state
+        for group in opt.param_groups:
+            group.setdefault("initial_lr", group["lr"])
     for step in range(start, cfg.steps):
+        set_lr(model, lr_factor(cfg, step))
         x, y = batches.batch(step)
         out = model.train_step(x, y)
         for k, v in out.items():
@@ -73,6 +78,19 @@ def fit(model: GenerativeModel, batches: InMemoryBatches, cfg: TrainConfig, ckpt
     log.info("%s: %d steps in %.1fs", name, cfg.steps, total)
     return {"steps": cfg.steps, "images_seen": cfg.steps * batches.batch_size, "train_seconds": total,
             "history": history}
+
+
+def lr_factor(cfg: TrainConfig, step: int) -> float:
+    """Multiplier of every optimizer's base lr at ``step``: 1, or ½(1 + cos(π t / T)) (Loshchilov & Hutter 2017)."""
+    if cfg.lr_schedule == "cosine":
+        return 0.5 * (1.0 + math.cos(math.pi * step / cfg.steps))
+    return 1.0
+
+
+def set_lr(model: GenerativeModel, factor: float) -> None:
+    for opt in model.optimizers.values():
+        for group in opt.param_groups:
+            group["lr"] = group["initial_lr"] * factor
 
 
 def _log(live: Live, record: dict) -> None:

@@ -37,10 +37,11 @@ def train_model(name: str, params: Params, prepared: Path, out_dir: Path, ckpt_d
     seed_everything(params.seed)
     cfg = params.model_config(name)
     model = build_model(name, cfg, params.model, params.train, images.shape[1:], manifest["num_classes"]).to(device)
-    # What must match to resume: everything that shapes the weights, but not the step count or cadences,
-    # so raising train.steps continues a finished run.
+    # What must match to resume: everything that shapes the weights, but not the cadences nor (with a
+    # constant lr) the step count, so raising train.steps continues a finished run.
+    ignored = ("log_every", "checkpoint_every") + (("steps",) if params.train.lr_schedule == "constant" else ())
     run = {"name": name, "seed": params.seed, "cfg": as_dict(cfg), "model": as_dict(params.model),
-           "train": {k: v for k, v in as_dict(params.train).items() if k not in ("steps", "log_every", "checkpoint_every")},
+           "train": {k: v for k, v in as_dict(params.train).items() if k not in ignored},
            "data": manifest["splits"]["train"]["images_sha256"], "device": device.type}
     batches = InMemoryBatches(images, labels, params.train.batch_size, params.seed, device)
     summary = fit(model, batches, params.train, ckpt_dir, live_dir, fingerprint(run), name, on_step)
