@@ -134,8 +134,8 @@ class DataConfig:
 @dataclass(frozen=True)
 class ModelConfig:
     arch: Literal["mlp", "conv"] = param("mlp", "network family shared by every model")
-    h: int = param(512, "hidden width: MLP units, or base channels of conv nets", positive=True)
-    z: int = param(20, "latent size", positive=True)
+    h: int = param(1024, "hidden width: MLP units, or base channels of conv nets", positive=True)
+    z: int = param(8, "latent size", positive=True)
 
 
 @dataclass(frozen=True)
@@ -144,7 +144,7 @@ class TrainConfig:
     lr: float = param(1.0e-3, "Adam learning rate", positive=True)
     beta1: float = param(0.9, "Adam beta1", min=0.0, max=1.0)
     beta2: float = param(0.999, "Adam beta2", min=0.0, max=1.0)
-    steps: int = param(4000, "optimizer steps; a small value turns any model into a smoke run", positive=True)
+    steps: int = param(8000, "optimizer steps; a small value turns any model into a smoke run", positive=True)
     lr_schedule: Literal["constant", "cosine"] = param(
         "constant", "learning rate over the run: constant, or cosine decay to 0 at train.steps")
     log_every: int = param(100, "steps between logged (dvclive) points", positive=True)

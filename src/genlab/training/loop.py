@@ -19,6 +19,7 @@ from dvclive import Live
 
 from genlab.config import TrainConfig
 from genlab.data.batches import InMemoryBatches
+from genlab.errors import DataError
 from genlab.models.base import GenerativeModel
 from genlab.progress import progress
 from genlab.training.checkpoint import latest_checkpoint, save_checkpoint
@@ -37,7 +38,7 @@ def fit(model: GenerativeModel, batches: InMemoryBatches, cfg: TrainConfig, ckpt
         set_rng_state(ck["rng"])
         start, history, elapsed = ck["step"], ck["history"], ck["elapsed"]
 
-    live = Live(str(live_dir), dvcyaml=False, save_dvc_exp=False)
+    live = open_live(live_dir)
     for record in history:  # replay the curves of the interrupted part so they stay whole
         _log(live, record)
 
@@ -78,6 +79,16 @@ def fit(model: GenerativeModel, batches: InMemoryBatches, cfg: TrainConfig, ckpt
     log.info("%s: %d steps in %.1fs", name, cfg.steps, total)
     return {"steps": cfg.steps, "images_seen": cfg.steps * batches.batch_size, "train_seconds": total,
             "history": history}
+
+
+def open_live(live_dir: Path) -> Live:
+    """dvclive logger writing curves only (the pipeline's dvc.yaml declares them; no experiment of its own)."""
+    from scmrepo.exceptions import SCMError
+
+    try:
+        return Live(str(live_dir), dvcyaml=False, save_dvc_exp=False)
+    except SCMError as exc:  # dvclive cannot read HEAD of a git repository without commits
+        raise DataError(f"dvclive cannot log here ({exc}): make a first commit (git commit) and rerun") from None
 
 
 def lr_factor(cfg: TrainConfig, step: int) -> float:
