@@ -3,10 +3,6 @@
 from pathlib import Path
 
 from genlab.config import EvalConfig, describe
-from genlab.data.prepare import load_split, read_manifest
-from genlab.io import write_json
-from genlab.metrics.evaluate import real_baseline
-from genlab.training.device import configure, select_device
 from stages.common import CLASSIFIER, METRICS, PREPARED, ParamsOption, params_for, stage
 
 HELP = f"""Score eval.n_samples real training images against the test split with the same extractor and
@@ -20,6 +16,12 @@ Params read: seed, device, and
 @stage
 def run(params: Path = ParamsOption) -> None:
     p = params_for(params)
+    # Heavy imports only once the params are valid: a bad param fails fast.
+    from genlab.data.prepare import load_split, read_manifest
+    from genlab.io import write_json
+    from genlab.metrics.evaluate import real_baseline
+    from genlab.training.device import configure, select_device
+
     device = select_device(p.device)
     configure(device)
     train, _ = load_split(PREPARED, "train")

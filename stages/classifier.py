@@ -3,13 +3,8 @@
 import time
 from pathlib import Path
 
-import torch
 
 from genlab.config import ClassifierConfig, as_dict, describe
-from genlab.data.prepare import load_split, read_manifest
-from genlab.io import write_json
-from genlab.metrics.domain import predict, save_classifier, train_classifier
-from genlab.training.device import configure, select_device
 from stages.common import CLASSIFIER, METRICS, PREPARED, ParamsOption, log, params_for, stage
 
 HELP = f"""Train the domain classifier on the prepared training split; write {CLASSIFIER} and
@@ -23,6 +18,12 @@ Params read: seed, device, and
 @stage
 def run(params: Path = ParamsOption) -> None:
     p = params_for(params)
+    # Heavy imports only once the params are valid: a bad param fails fast.
+    from genlab.data.prepare import load_split, read_manifest
+    from genlab.io import write_json
+    from genlab.metrics.domain import predict, save_classifier, train_classifier
+    from genlab.training.device import configure, select_device
+
     device = select_device(p.device)
     configure(device)
     manifest = read_manifest(PREPARED)

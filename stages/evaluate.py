@@ -6,13 +6,7 @@ from pathlib import Path
 import typer
 
 from genlab.config import EvalConfig, describe
-from genlab.data.prepare import load_split, read_manifest
-from genlab.errors import DataError
-from genlab.io import write_json
-from genlab.metrics.evaluate import evaluate_model
 from genlab.models import MODELS
-from genlab.training.device import configure, select_device
-from genlab.training.run import load_model
 from stages.common import CLASSIFIER, GRIDS, METRICS, MODELS_DIR, PREPARED, ParamsOption, log, params_for, stage
 
 HELP = f"""Evaluate a trained MODEL ({" | ".join(MODELS)}): eval.n_samples samples scored against the test
@@ -29,6 +23,14 @@ Params read: seed, device, and
 def run(model: str = typer.Argument(..., help=f"model to evaluate: {' | '.join(MODELS)}"),
         params: Path = ParamsOption) -> None:
     p = params_for(params)
+    # Heavy imports only once the params are valid: a bad param fails fast.
+    from genlab.data.prepare import load_split, read_manifest
+    from genlab.errors import DataError
+    from genlab.io import write_json
+    from genlab.metrics.evaluate import evaluate_model
+    from genlab.training.device import configure, select_device
+    from genlab.training.run import load_model
+
     p.model_config(model)
     path = MODELS_DIR / model / "model.pt"
     if not path.is_file():

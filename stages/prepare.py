@@ -3,7 +3,6 @@
 from pathlib import Path
 
 from genlab.config import DataConfig, describe
-from genlab.data.prepare import prepare as prepare_data
 from stages.common import PREPARED, ParamsOption, params_for, stage
 
 HELP = f"""Prepare the dataset into {PREPARED}/ (train.pt, test.pt, manifest.json).
@@ -20,4 +19,7 @@ Params read:
 @stage
 def run(params: Path = ParamsOption) -> None:
     p = params_for(params)
+    # Heavy imports only once the params are valid: a bad param fails fast.
+    from genlab.data.prepare import prepare as prepare_data
+
     prepare_data(p.data, PREPARED)

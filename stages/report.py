@@ -3,7 +3,6 @@
 import json
 from pathlib import Path
 
-from genlab.io import write_json, write_text
 from genlab.models import MODELS
 from genlab.report import markdown, summarize
 from stages.common import GRIDS, METRICS, ParamsOption, params_for, stage
@@ -20,6 +19,9 @@ def _read(path: Path):
 @stage
 def run(params: Path = ParamsOption) -> None:
     params_for(params)
+    # Heavy imports only once the params are valid: a bad param fails fast.
+    from genlab.io import write_json, write_text
+
     models = {m: r for m in MODELS if (r := _read(METRICS / f"{m}.json")) is not None}
     summary = summarize(models, _read(METRICS / "baseline.json"), _read(METRICS / "classifier.json"))
     grids = {m: sorted(p.name for p in GRIDS.glob(f"{m}*.png") if p.stem in (m, f"{m}_recon")) for m in models}

@@ -6,7 +6,6 @@ import typer
 
 from genlab.config import ModelConfig, TrainConfig, describe
 from genlab.models import MODELS
-from genlab.training.run import train_model
 from stages.common import CHECKPOINTS, MODELS_DIR, PREPARED, TRAIN_LOGS, ParamsOption, params_for, stage
 
 HELP = f"""Train MODEL ({" | ".join(MODELS)}) on the prepared data.
@@ -26,5 +25,8 @@ Params read: seed, device, the MODEL section (see params.yaml), and
 def run(model: str = typer.Argument(..., help=f"model to train: {' | '.join(MODELS)}"),
         params: Path = ParamsOption) -> None:
     p = params_for(params)
+    # Heavy imports only once the params are valid: a bad param fails fast.
+    from genlab.training.run import train_model
+
     p.model_config(model)  # unknown model -> one-line error before anything is written
     train_model(model, p, PREPARED, MODELS_DIR / model, CHECKPOINTS / model, TRAIN_LOGS / model)
