@@ -79,7 +79,10 @@ def test_unknown_model_is_one_clear_line_from_the_real_cli(workdir):
     before = snapshot(workdir)
     proc = run_stage(workdir, "train", "diffusion")
     errors = [line for line in proc.stderr.splitlines() if line.startswith("error:")]
-    assert proc.returncode == 2 and errors == ["error: model 'diffusion' is unknown; choose one of vae"], proc.stderr
+    from genlab.models import MODELS
+
+    expected = f"error: model 'diffusion' is unknown; choose one of {', '.join(MODELS)}"
+    assert proc.returncode == 2 and errors == [expected], proc.stderr
     assert "Traceback" not in proc.stderr
     assert snapshot(workdir) == before
 

@@ -168,6 +168,19 @@ class EvalConfig:
     grid: int = param(8, "sample grid side (grid x grid images)", positive=True)
 
 
+@dataclass(frozen=True)
+class TheoryConfig:
+    d_steps: int = param(2000, "steps training D alone between two fixed 1-D densities", positive=True)
+    mass_threshold: float = param(0.01, "D vs D* is compared where either density exceeds this", positive=True)
+    mc_samples: int = param(1000000, "Monte-Carlo samples per density for V(D*, G)", positive=True)
+    mixture_steps: int = param(3000, "GAN steps on each 2-D mixture", positive=True)
+    mixture_samples: int = param(2500, "generated points scored for mode coverage", positive=True)
+    batch: int = param(256, "batch size of the toy runs", positive=True)
+    h: int = param(128, "width of the toy MLPs", positive=True)
+    z: int = param(2, "latent size of the toy generators", positive=True)
+    lr: float = param(1.0e-3, "Adam lr of the toy runs (betas 0.5, 0.999)", positive=True)
+
+
 _DEVICE_HELP = "auto (cuda when present, else cpu) | cpu | cuda | cuda:N"
 
 
@@ -180,6 +193,7 @@ class Params:
     train: TrainConfig
     classifier: ClassifierConfig
     eval: EvalConfig
+    theory: TheoryConfig
     models: dict[str, Any]  # model name -> its own config dataclass
 
     def model_config(self, name: str):
@@ -189,7 +203,7 @@ class Params:
 
 
 FIXED_SECTIONS = {"data": DataConfig, "model": ModelConfig, "train": TrainConfig,
-                  "classifier": ClassifierConfig, "eval": EvalConfig}
+                  "classifier": ClassifierConfig, "eval": EvalConfig, "theory": TheoryConfig}
 
 
 def _check_device(value: Any) -> str:

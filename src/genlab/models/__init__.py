@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from genlab.models.gan import GAN, GANConfig
 from genlab.models.vae import VAE, VAEConfig
 
 
@@ -15,4 +16,5 @@ class ModelEntry:
 
 MODELS: dict[str, ModelEntry] = {
     "vae": ModelEntry(VAEConfig, VAE),
+    "gan": ModelEntry(GANConfig, GAN),
 }

@@ -1,0 +1,119 @@
+"""Generative adversarial network (Goodfellow et al. 2014) with the non-saturating, saturating (minimax),
+hinge and least-squares losses, ``gan.d_steps`` discriminator updates per generator update, and an
+exponential moving average of G's weights for sampling.
+
+``arch: mlp`` is the classic MNIST GAN (LeakyReLU hidden layers, dropout in D, a logit whose
+sigmoid is D's probability); ``arch: conv`` is DCGAN-style (Radford et al. 2016: stride-2 convs
+with LeakyReLU in D, transposed convs in G). Images are scaled to [-1, 1] for D; G ends in tanh.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import torch
+from torch import nn
+
+from genlab.config import param
+from genlab.models.base import GenerativeModel
+from genlab.nn.adversarial import discriminator_loss, generator_loss
+from genlab.nn.ema import ema_copy, ema_update
+from genlab.nn.minibatch_stddev import MinibatchStddev
+from genlab.nn.stacks import ImageToVector, Shape, VectorToImage
+
+
+@dataclass(frozen=True)
+class GANConfig:
+    h: int = param(0, "width of G and D (MLP units / conv base channels); 0 = model.h", min=0)
+    z: int = param(0, "latent size of G; 0 = model.z", min=0)
+    loss: Literal["non-saturating", "saturating", "hinge", "least-squares"] = param(
+        "non-saturating", "generator/discriminator loss pair (see genlab.nn.adversarial)")
+    d_steps: int = param(1, "discriminator updates per generator update", positive=True)
+    lr: float = param(2.0e-4, "Adam lr of both networks (replaces train.lr: GANs want a smaller one)", positive=True)
+    beta1: float = param(0.5, "Adam beta1 of both networks (replaces train.beta1; 0.5 as in DCGAN)", min=0.0, max=1.0)
+    beta2: float = param(0.999, "Adam beta2 of both networks", min=0.0, max=1.0)
+    ema: float = param(0.999, "decay of the EMA of G's weights used for sampling (0 = sample from G itself)",
+                       min=0.0, max=1.0)
+    dropout: float = param(0.3, "dropout in D's hidden layers", min=0.0, max=0.9)
+    mbstd: bool = param(False, "minibatch-stddev feature before D's last layer (Karras et al. 2018)")
+    mbstd_group: int = param(4, "group size of the minibatch-stddev statistic", positive=True)
+
+
+class Generator(nn.Module):
+    """G(z): the shared vector-to-image stack, squashed by tanh into [-1, 1] for images."""
+
+    def __init__(self, arch: str, shape: Shape, h: int, z: int, squash: bool = True):
+        super().__init__()
+        self.z = z
+        self.net = VectorToImage(arch, shape, h, z, act=lambda: nn.LeakyReLU(0.2))
+        self.squash = squash
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        out = self.net(z)
+        return torch.tanh(out) if self.squash else out
+
+
+class Discriminator(nn.Module):
+    """D(x) -> logit: the shared image-to-vector stack (LeakyReLU, dropout), optional minibatch stddev, linear head."""
+
+    def __init__(self, arch: str, shape: Shape, h: int, dropout: float = 0.0, mbstd: bool = False,
+                 mbstd_group: int = 4):
+        super().__init__()
+        self.body = nn.Sequential(ImageToVector(arch, shape, h, h, act=lambda: nn.LeakyReLU(0.2), dropout=dropout),
+                                  nn.LeakyReLU(0.2))
+        self.mbstd = MinibatchStddev(mbstd_group) if mbstd else nn.Identity()
+        self.head = nn.Linear(h + int(mbstd), 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.mbstd(self.body(x))).squeeze(1)
+
+
+def adversarial_step(gen: Generator, disc: Discriminator, opt_g: torch.optim.Optimizer,
+                     opt_d: torch.optim.Optimizer, real: torch.Tensor, loss: str, d_steps: int = 1,
+                     generator: torch.Generator | None = None) -> dict[str, torch.Tensor]:
+    """``d_steps`` discriminator updates, then one generator update (Goodfellow et al. 2014, Algorithm 1)."""
+    n = real.shape[0]
+    for _ in range(d_steps):
+        z = torch.randn(n, gen.z, device=real.device, generator=generator)
+        with torch.no_grad():
+            fake = gen(z)
+        real_logits, fake_logits = disc(real), disc(fake)
+        loss_d = discriminator_loss(real_logits, fake_logits, loss)
+        opt_d.zero_grad(set_to_none=True)
+        loss_d.backward()
+        opt_d.step()
+    z = torch.randn(n, gen.z, device=real.device, generator=generator)
+    loss_g = generator_loss(disc(gen(z)), loss)
+    opt_g.zero_grad(set_to_none=True)
+    loss_g.backward()  # also fills D's grads; they are cleared before D's next update
+    opt_g.step()
+    return {"loss_d": loss_d.detach(), "loss_g": loss_g.detach(),
+            "d_real": torch.sigmoid(real_logits.detach()).mean(), "d_fake": torch.sigmoid(fake_logits.detach()).mean()}
+
+
+class GAN(GenerativeModel):
+    """G and D on the shared stacks (``model.arch``, ``model.h``, ``model.z``), Adam for each."""
+
+    def __init__(self, cfg: GANConfig, model, train, shape, num_classes):
+        super().__init__(cfg, model, train, shape, num_classes)
+        h = cfg.h or model.h
+        self.generator = Generator(model.arch, shape, h, cfg.z or model.z)
+        self.discriminator = Discriminator(model.arch, shape, h, cfg.dropout, cfg.mbstd, cfg.mbstd_group)
+        self.generator_ema = ema_copy(self.generator) if cfg.ema > 0 else None
+        betas = (cfg.beta1, cfg.beta2)
+        self.optimizers = {"g": torch.optim.Adam(self.generator.parameters(), lr=cfg.lr, betas=betas),
+                           "d": torch.optim.Adam(self.discriminator.parameters(), lr=cfg.lr, betas=betas)}
+
+    def train_step(self, x, y):
+        out = adversarial_step(self.generator, self.discriminator, self.optimizers["g"], self.optimizers["d"],
+                               x * 2 - 1, self.cfg.loss, self.cfg.d_steps)
+        if self.generator_ema is not None:
+            ema_update(self.generator_ema, self.generator, self.cfg.ema)
+        return out
+
+    @torch.no_grad()
+    def sample(self, n, generator=None):
+        g = self.generator_ema if self.generator_ema is not None else self.generator
+        z = torch.randn(n, g.z, generator=generator, device=self.device)
+        return (g(z) + 1) / 2
