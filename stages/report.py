@@ -8,7 +8,7 @@ from genlab.report import markdown, summarize
 from stages.common import GRIDS, METRICS, ParamsOption, params_for, stage
 
 HELP = f"""Gather {METRICS}/<model>.json of every evaluated model ({" | ".join(MODELS)}), the real-data
-baseline and the classifier accuracy into {METRICS}/summary.json and {METRICS}/report.md
+baseline, the classifier accuracy and the GAN theory numbers into {METRICS}/summary.json and {METRICS}/report.md
 (comparison table with the best value per column in bold, and every grid)."""
 
 
@@ -23,7 +23,8 @@ def run(params: Path = ParamsOption) -> None:
     from genlab.io import write_json, write_text
 
     models = {m: r for m in MODELS if (r := _read(METRICS / f"{m}.json")) is not None}
-    summary = summarize(models, _read(METRICS / "baseline.json"), _read(METRICS / "classifier.json"))
+    summary = summarize(models, _read(METRICS / "baseline.json"), _read(METRICS / "classifier.json"),
+                        _read(METRICS / "theory.json"))
     grids = {m: sorted(p.name for p in GRIDS.glob(f"{m}*.png") if p.stem in (m, f"{m}_recon")) for m in models}
     write_json(METRICS / "summary.json", summary)
     write_text(METRICS / "report.md", markdown(summary, grids))

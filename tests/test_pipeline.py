@@ -50,6 +50,7 @@ def clone(tmp_path, mirror_cache):
     params["train"].update(steps=20, log_every=5, checkpoint_every=10)
     params["classifier"].update(steps=30)
     params["eval"].update(n_samples=200, kid_subset_size=100)
+    params["theory"].update(d_steps=20, mc_samples=2000, mixture_steps=20, mixture_samples=200)
     (dest / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
            "PYTHONPATH": os.pathsep.join(filter(None, [str(dest), os.environ.get("PYTHONPATH")])),
@@ -66,12 +67,19 @@ def test_smoke_dvc_repro(clone):
     metrics = json.loads((dest / "metrics" / "vae.json").read_text())
     assert VAE_KEYS <= set(metrics), VAE_KEYS - set(metrics)
     assert metrics["n_samples"] == 200 and metrics["steps"] == 20
-    for name in ("vae.png", "vae_recon.png"):
+    gan = json.loads((dest / "metrics" / "gan.json").read_text())
+    assert VAE_KEYS - {"elbo", "recon_mse"} <= set(gan) and "elbo" not in gan
+    theory = json.loads((dest / "metrics" / "theory.json").read_text())
+    for key in ("dstar_max_abs_err", "jsd_identity_max_err", "grad_norm_saturating", "grad_norm_nonsaturating",
+                "ring_modes", "grid_modes", "ring_high_quality"):
+        assert isinstance(theory[key], (int, float)), key
+    for name in ("vae.png", "vae_recon.png", "gan.png", "theory_dstar.png", "theory_modes.png"):
         assert (dest / "metrics" / "grids" / name).stat().st_size > 0
     summary = json.loads((dest / "metrics" / "summary.json").read_text())
     assert "vae" in summary["models"] and summary["baseline"]["fid"] >= 0
     report = (dest / "metrics" / "report.md").read_text()
-    assert "| vae |" in report and "real data" in report and "grids/vae.png" in report
+    assert "| vae |" in report and "| gan |" in report and "real data" in report and "grids/vae.png" in report
+    assert "GAN theory, measured" in report
     # experiments: a swept param reruns what depends on it and shows up in exp show
     default_h = yaml.safe_load((dest / "params.yaml").read_text())["model"]["h"]
     sh(["git", "add", "-A"], dest, env)

@@ -173,7 +173,7 @@ class TheoryConfig:
     d_steps: int = param(2000, "steps training D alone between two fixed 1-D densities", positive=True)
     mass_threshold: float = param(0.01, "D vs D* is compared where either density exceeds this", positive=True)
     mc_samples: int = param(1000000, "Monte-Carlo samples per density for V(D*, G)", positive=True)
-    mixture_steps: int = param(3000, "GAN steps on each 2-D mixture", positive=True)
+    mixture_steps: int = param(2000, "GAN steps on each 2-D mixture", positive=True)
     mixture_samples: int = param(2500, "generated points scored for mode coverage", positive=True)
     batch: int = param(256, "batch size of the toy runs", positive=True)
     h: int = param(128, "width of the toy MLPs", positive=True)

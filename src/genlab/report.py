@@ -31,14 +31,35 @@ def _fmt(v) -> str:
     return str(v)
 
 
-def summarize(models: dict[str, dict], baseline: dict | None, classifier: dict | None) -> dict:
-    """The content of ``summary.json``: every model's metrics, the baseline and the best model per column."""
+def summarize(models: dict[str, dict], baseline: dict | None, classifier: dict | None,
+              theory: dict | None = None) -> dict:
+    """The content of ``summary.json``: every model's metrics, the baseline, the best model per column, theory."""
     best = {}
     for key, _, better in COLUMNS:
         vals = {m: r[key] for m, r in models.items() if isinstance(r.get(key), (int, float))}
         if better and vals:
             best[key] = (min if better == "min" else max)(vals, key=vals.get)
-    return {"models": models, "baseline": baseline, "classifier": classifier, "best": best}
+    return {"models": models, "baseline": baseline, "classifier": classifier, "best": best, "theory": theory}
+
+
+def theory_section(theory: dict) -> list[str]:
+    """The GAN theory numbers (metrics/theory.json) as a short table with its figures."""
+    sat = theory["saturation"]
+    rows = [
+        ("max |D - D*| (trained D alone, where a density > threshold)", theory["dstar_max_abs_err"]),
+        ("max |D - 1/2| when p_g = p_data", theory["dstar_equal_max_dev"]),
+        ("max |V(D*, G) - (-log 4 + 2 JSD)| over the density pairs", theory["jsd_identity_max_err"]),
+        (f"‖∇G‖ saturating / non-saturating at D(G(z)) = {sat['d_of_fake_mean']:.1e}",
+         f"{sat['grad_norm_saturating']:.3g} / {sat['grad_norm_nonsaturating']:.3g}"),
+    ]
+    lines = ["## GAN theory, measured", "", "| quantity | value |", "|---|---|"]
+    lines += [f"| {k} | {_fmt(v)} |" for k, v in rows]
+    lines += ["", "| mixture | generator loss | minibatch stddev | modes covered | high-quality share |",
+              "|---|---|---|---|---|"]
+    lines += [f"| {r['mixture']} | {r['loss']} | {'yes' if r['mbstd'] else 'no'} | {r['modes']}/{r['modes_total']} | "
+              f"{r['high_quality']:.1%} |" for r in theory["mode_collapse"]]
+    lines += ["", "![D vs D*](grids/theory_dstar.png)", "![2-D mixtures](grids/theory_modes.png)", ""]
+    return lines
 
 
 def markdown(summary: dict, grids: dict[str, list[str]]) -> str:
@@ -64,4 +85,6 @@ def markdown(summary: dict, grids: dict[str, list[str]]) -> str:
               "holding ≥ 1% of samples and `class KL` is KL(predicted-class histogram ‖ uniform), in nats.", ""]
     for name, files in grids.items():
         lines += [f"## {name}", ""] + [f"![{name} {f}](grids/{f})" for f in files] + [""]
+    if summary.get("theory"):
+        lines += theory_section(summary["theory"])
     return "\n".join(lines)

@@ -25,12 +25,12 @@ from genlab.nn.stacks import ImageToVector, Shape, VectorToImage
 
 @dataclass(frozen=True)
 class GANConfig:
-    h: int = param(0, "width of G and D (MLP units / conv base channels); 0 = model.h", min=0)
-    z: int = param(0, "latent size of G; 0 = model.z", min=0)
+    h: int = param(512, "width of G and D (MLP units / conv base channels); 0 = model.h", min=0)
+    z: int = param(64, "latent size of G; 0 = model.z", min=0)
     loss: Literal["non-saturating", "saturating", "hinge", "least-squares"] = param(
         "non-saturating", "generator/discriminator loss pair (see genlab.nn.adversarial)")
     d_steps: int = param(1, "discriminator updates per generator update", positive=True)
-    lr: float = param(2.0e-4, "Adam lr of both networks (replaces train.lr: GANs want a smaller one)", positive=True)
+    lr: float = param(5.0e-4, "Adam lr of both networks (replaces train.lr: GANs want a smaller one)", positive=True)
     beta1: float = param(0.5, "Adam beta1 of both networks (replaces train.beta1; 0.5 as in DCGAN)", min=0.0, max=1.0)
     beta2: float = param(0.999, "Adam beta2 of both networks", min=0.0, max=1.0)
     ema: float = param(0.999, "decay of the EMA of G's weights used for sampling (0 = sample from G itself)",
