@@ -53,7 +53,7 @@ def theory_section(theory: dict) -> list[str]:
          f"{sat['grad_norm_saturating']:.3g} / {sat['grad_norm_nonsaturating']:.3g}"),
     ]
     lines = ["## GAN theory, measured", "", "| quantity | value |", "|---|---|"]
-    lines += [f"| {k} | {_fmt(v)} |" for k, v in rows]
+    lines += [f"| {k.replace('|', chr(92) + '|')} | {_fmt(v)} |" for k, v in rows]  # escape pipes in cells
     lines += ["", "| mixture | generator loss | minibatch stddev | modes covered | high-quality share |",
               "|---|---|---|---|---|"]
     lines += [f"| {r['mixture']} | {r['loss']} | {'yes' if r['mbstd'] else 'no'} | {r['modes']}/{r['modes_total']} | "
