@@ -7,7 +7,6 @@ base channel count, doubled at each stride-2 stage (DCGAN-style: 4×4 kernels, s
 
 from __future__ import annotations
 
-import math
 from typing import Callable
 
 import torch
@@ -92,7 +91,3 @@ class VectorToImage(nn.Module):
 
 def count_parameters(module: nn.Module) -> int:
     return sum(p.numel() for p in module.parameters())
-
-
-def numel(shape: Shape) -> int:
-    return math.prod(shape)
