@@ -4,7 +4,7 @@ import json
 from pathlib import Path
 
 from genlab.models import MODELS
-from genlab.report import markdown, summarize
+from genlab.report import grid_files, markdown, summarize
 from stages.common import GRIDS, METRICS, ParamsOption, params_for, stage
 
 HELP = f"""Gather {METRICS}/<model>.json of every evaluated model ({" | ".join(MODELS)}), the real-data
@@ -25,6 +25,7 @@ def run(params: Path = ParamsOption) -> None:
     models = {m: r for m in MODELS if (r := _read(METRICS / f"{m}.json")) is not None}
     summary = summarize(models, _read(METRICS / "baseline.json"), _read(METRICS / "classifier.json"),
                         _read(METRICS / "theory.json"))
-    grids = {m: sorted(p.name for p in GRIDS.glob(f"{m}*.png") if p.stem in (m, f"{m}_recon")) for m in models}
+    available = sorted(p.name for p in GRIDS.glob("*.png"))
+    grids = {m: grid_files(m, r, available) for m, r in models.items()}
     write_json(METRICS / "summary.json", summary)
     write_text(METRICS / "report.md", markdown(summary, grids))

@@ -44,3 +44,54 @@ def test_report_marks_best_and_lists_every_model():
     md = markdown(summary, {"vae": ["vae.png"], "gan": ["gan.png"]})
     assert "| vae | 30 | **6** |" in md and "| gan | **20** | 5 |" in md
     assert "real data" in md and "![vae vae.png](grids/vae.png)" in md
+
+
+def test_sharpness_ranks_blurred_digits_below_real_ones(prepared_small):
+    from genlab.metrics.sharpness import laplacian_variance
+
+    test, _ = load_split(prepared_small, "test")
+    x = test[:500].float() / 255
+    blurred = torch.nn.functional.avg_pool2d(x, 3, stride=1, padding=1)
+    assert laplacian_variance(blurred) < 0.5 * laplacian_variance(test[:500])
+    assert abs(laplacian_variance(test[:500]) - laplacian_variance(x)) < 1e-6  # uint8 and [0, 1] agree
+
+
+def test_evaluate_autoencoder_writes_latent_numbers_and_figures(prepared_small, classifier_small, tmp_path):
+    from genlab.config import EvalConfig, ModelConfig, TrainConfig
+    from genlab.metrics.evaluate import evaluate_model
+    from genlab.models.ae import AE, AEConfig
+
+    train, _ = load_split(prepared_small, "train")
+    test, labels = load_split(prepared_small, "test")
+    torch.manual_seed(0)
+    ae = AE(AEConfig(), ModelConfig(arch="mlp", h=64, z=2), TrainConfig(), (1, 28, 28), 10)
+    for step in range(30):
+        ae.train_step(train[step * 64:(step + 1) * 64].float() / 255, None)
+    ae.eval().after_training(train)
+    cfg = EvalConfig(n_samples=300, batch_size=100, kid_subset_size=100, gap_samples=300, interp_pairs=20)
+    m = evaluate_model(ae, test[:500], labels[:500], classifier_small, cfg, 0, tmp_path, "ae", 10)
+    assert {"fid", "is", "recon_mse", "latent_prior_gap", "interp_confident", "sharpness"} <= set(m)
+    assert {"fid", "is", "kid", "precision", "recall"} <= set(m["fitted_gaussian"])
+    assert m["fitted_gaussian"]["fid"] != m["fid"] and 0 <= m["interp_confident"] <= 1
+    for name in ("ae.png", "ae_fitted_gaussian.png", "ae_recon.png", "ae_interp.png", "ae_latent.png",
+                 "ae_manifold.png"):
+        assert (tmp_path / name).stat().st_size > 0, name
+    summary = summarize({"ae": m}, None, None)
+    md = markdown(summary, {})
+    assert "| ae (fitted gaussian) |" in md and "| ae |" in md
+
+
+def test_report_comparisons_follow_the_numbers():
+    base = {"recon_mse": 0.01, "latent_prior_gap": 0.1, "interp_confident": 0.5, "sharpness": 0.05}
+    models = {"vae": {"fid": 25.0, "is": 7.3, "elbo": -100.0, **base},
+              "ae": {"fid": 90.0, "is": 4.0, **base, "recon_mse": 0.005, "latent_prior_gap": 0.9,
+                     "fitted_gaussian": {"fid": 40.0, "is": 6.0}},
+              "aae": {"fid": 30.0, "is": 7.0, **base, "latent_prior_gap": 0.01},
+              "vaegan": {"fid": 15.0, "is": 8.0, **base, "sharpness": 0.09}}
+    md = markdown(summarize(models, {"fid": 0.5, "sharpness": 0.1, "interp_confident": 0.2}, None), {})
+    assert "## AE vs VAE" in md and "reconstructs better" in md and "generates worse" in md
+    assert "The numbers agree." in md and "FID 40" in md
+    assert "The AAE's codes are the closest to its prior" in md
+    assert "FID 15 vs the VAE's 25 (better)" in md
+    flipped = {**models, "ae": {**models["ae"], "fid": 10.0}}
+    assert "do not fully agree" in markdown(summarize(flipped, {}, None), {})

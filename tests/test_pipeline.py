@@ -69,17 +69,24 @@ def test_smoke_dvc_repro(clone):
     assert metrics["n_samples"] == 200 and metrics["steps"] == 20
     gan = json.loads((dest / "metrics" / "gan.json").read_text())
     assert VAE_KEYS - {"elbo", "recon_mse"} <= set(gan) and "elbo" not in gan
+    for name in ("ae", "aae", "vaegan"):
+        m = json.loads((dest / "metrics" / f"{name}.json").read_text())
+        assert VAE_KEYS - {"elbo"} | {"latent_prior_gap", "interp_confident", "sharpness"} <= set(m), name
+        assert m["steps"] == 20, name  # train.steps caps each model's own step budget
+    assert "fid" in json.loads((dest / "metrics" / "ae.json").read_text())["fitted_gaussian"]
     theory = json.loads((dest / "metrics" / "theory.json").read_text())
     for key in ("dstar_max_abs_err", "jsd_identity_max_err", "grad_norm_saturating", "grad_norm_nonsaturating",
                 "ring_modes", "grid_modes", "ring_high_quality"):
         assert isinstance(theory[key], (int, float)), key
-    for name in ("vae.png", "vae_recon.png", "gan.png", "theory_dstar.png", "theory_modes.png"):
+    for name in ("vae.png", "vae_recon.png", "gan.png", "theory_dstar.png", "theory_modes.png", "ae.png",
+                 "ae_fitted_gaussian.png", "ae_interp.png", "aae.png", "aae_interp.png", "vaegan.png", "vaegan_recon.png"):
         assert (dest / "metrics" / "grids" / name).stat().st_size > 0
     summary = json.loads((dest / "metrics" / "summary.json").read_text())
     assert "vae" in summary["models"] and summary["baseline"]["fid"] >= 0
     report = (dest / "metrics" / "report.md").read_text()
     assert "| vae |" in report and "| gan |" in report and "real data" in report and "grids/vae.png" in report
-    assert "GAN theory, measured" in report
+    assert "GAN theory, measured" in report and "| vaegan |" in report and "| ae (fitted gaussian) |" in report
+    assert "## AE vs VAE" in report and "## Aggregated posterior vs prior" in report
     # experiments: a swept param reruns what depends on it and shows up in exp show
     default_h = yaml.safe_load((dest / "params.yaml").read_text())["model"]["h"]
     sh(["git", "add", "-A"], dest, env)

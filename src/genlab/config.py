@@ -166,6 +166,8 @@ class EvalConfig:
     batch_size: int = param(500, "samples per generation / feature-extraction batch", positive=True)
     kid_subset_size: int = param(1000, "KID subset size (clipped to the sample count)", positive=True)
     grid: int = param(8, "sample grid side (grid x grid images)", positive=True)
+    gap_samples: int = param(2000, "test codes and prior draws compared by latent_prior_gap (MMD²)", min=2)
+    interp_pairs: int = param(500, "test-image pairs whose decoded paths give interp_confident", positive=True)
 
 
 @dataclass(frozen=True)

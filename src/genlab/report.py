@@ -13,8 +13,11 @@ COLUMNS = [
     ("recall", "recall ↑", "max"),
     ("classes_covered", "classes", "max"),
     ("class_kl", "class KL ↓", "min"),
+    ("sharpness", "sharpness", None),
     ("elbo", "test ELBO ↑", "max"),
     ("recon_mse", "recon MSE ↓", "min"),
+    ("latent_prior_gap", "latent gap ↓", "min"),
+    ("interp_confident", "interp. confident ↑", "max"),
     ("train_seconds", "train s", None),
     ("images_seen", "images seen", None),
     ("parameters", "params", None),
@@ -31,12 +34,36 @@ def _fmt(v) -> str:
     return str(v)
 
 
+GRID_SUFFIXES = ("recon", "interp", "latent", "manifold")
+
+
+def rows(models: dict[str, dict]) -> dict[str, dict]:
+    """One table row per model, plus one per extra sampler (a nested dict of metrics, e.g. the AE's
+    ``fitted_gaussian``): ``"ae (fitted gaussian)"``; encoder metrics are shared by a model's rows."""
+    out = {}
+    for name, r in models.items():
+        out[name] = r
+        for key, sub in r.items():
+            if isinstance(sub, dict) and "fid" in sub:
+                shared = {k: r[k] for k in ("elbo", "recon_mse", "latent_prior_gap", "interp_confident",
+                                            "train_seconds", "images_seen", "parameters") if k in r}
+                out[f"{name} ({key.replace('_', ' ')})"] = {**sub, **shared}
+    return out
+
+
+def grid_files(model: str, metrics: dict, available: list[str]) -> list[str]:
+    """The grids of ``model`` among the file names ``available``: MODEL.png, then MODEL_<suffix>.png."""
+    suffixes = [*GRID_SUFFIXES, *(k for k, v in metrics.items() if isinstance(v, dict) and "fid" in v)]
+    wanted = [f"{model}.png", *(f"{model}_{s}.png" for s in suffixes)]
+    return [f for f in wanted if f in available]
+
+
 def summarize(models: dict[str, dict], baseline: dict | None, classifier: dict | None,
               theory: dict | None = None) -> dict:
     """The content of ``summary.json``: every model's metrics, the baseline, the best model per column, theory."""
     best = {}
     for key, _, better in COLUMNS:
-        vals = {m: r[key] for m, r in models.items() if isinstance(r.get(key), (int, float))}
+        vals = {m: r[key] for m, r in rows(models).items() if isinstance(r.get(key), (int, float))}
         if better and vals:
             best[key] = (min if better == "min" else max)(vals, key=vals.get)
     return {"models": models, "baseline": baseline, "classifier": classifier, "best": best, "theory": theory}
@@ -64,7 +91,7 @@ def theory_section(theory: dict) -> list[str]:
 
 def markdown(summary: dict, grids: dict[str, list[str]]) -> str:
     """``report.md``: the table (models, then real data), notes on the extractor, then every grid."""
-    models, baseline, best = summary["models"], summary["baseline"], summary["best"]
+    models, baseline, best = rows(summary["models"]), summary["baseline"], summary["best"]
     cols = [c for c in COLUMNS if any(c[0] in r for r in [*models.values(), baseline or {}])]
     lines = ["# genlab report", ""]
     if not models:
@@ -82,9 +109,63 @@ def markdown(summary: dict, grids: dict[str, list[str]]) -> str:
               f"{_fmt(clf.get('test_accuracy'))}): FID/KID/precision/recall on its penultimate features, IS on its "
               f"logits (10 is the maximum for 10 classes). Samples per model: {_fmt(n)}, scored against the test "
               "split; FID is biased by the sample count, so compare rows only at equal n. `classes` counts classes "
-              "holding ≥ 1% of samples and `class KL` is KL(predicted-class histogram ‖ uniform), in nats.", ""]
+              "holding ≥ 1% of samples and `class KL` is KL(predicted-class histogram ‖ uniform), in nats. "
+              "`sharpness` is the mean variance of the Laplacian of the samples (blur lowers it; read it against "
+              "real data). For models with an encoder, `latent gap` is the unbiased MMD² (IMQ kernel) between "
+              "codes of test images (posterior means for VAEs) and prior draws, and `interp. confident` the share "
+              "of interior points of decoded straight latent paths between test pairs that the classifier labels "
+              "with probability ≥ 0.9 (real-data row: pixel cross-fades of the same pairs).", ""]
+    lines += comparisons(summary["models"], baseline or {})
     for name, files in grids.items():
         lines += [f"## {name}", ""] + [f"![{name} {f}](grids/{f})" for f in files] + [""]
     if summary.get("theory"):
         lines += theory_section(summary["theory"])
     return "\n".join(lines)
+
+
+def _cmp(a: float, b: float, lower_is_better: bool) -> str:
+    return "better" if (a < b) == lower_is_better else "worse"
+
+
+def comparisons(models: dict[str, dict], baseline: dict) -> list[str]:
+    """Short paragraphs that turn the table into the claims of the seeds, each only when its models exist."""
+    lines: list[str] = []
+    vae, vaegan, ae, aae = (models.get(m) for m in ("vae", "vaegan", "ae", "aae"))
+    real_sharp = baseline.get("sharpness")
+    if vae and vaegan:
+        lines += ["## Pixel vs feature-wise reconstruction (VAE vs VAE-GAN)", "",
+                  f"VAE-GAN samples score FID {_fmt(vaegan['fid'])} vs the VAE's {_fmt(vae['fid'])} "
+                  f"({_cmp(vaegan['fid'], vae['fid'], True)}) and IS {_fmt(vaegan['is'])} vs {_fmt(vae['is'])} "
+                  f"({_cmp(vaegan['is'], vae['is'], False)}); their sharpness is {_fmt(vaegan['sharpness'])} vs "
+                  f"{_fmt(vae['sharpness'])} (real digits: {_fmt(real_sharp)}). Reconstructions measured in D's "
+                  f"features are {'further from' if vaegan['recon_mse'] > vae['recon_mse'] else 'closer to'} the "
+                  f"input in pixels: recon MSE {_fmt(vaegan['recon_mse'])} vs {_fmt(vae['recon_mse'])}.", ""]
+    if aae and vae:
+        lines += ["## Aggregated posterior vs prior (AAE vs VAE)", "",
+                  f"MMD² between encoded test images and prior draws: AAE {_fmt(aae['latent_prior_gap'])}, "
+                  f"VAE (posterior means) {_fmt(vae['latent_prior_gap'])}"
+                  + (f", plain AE {_fmt(ae['latent_prior_gap'])}" if ae else "") + ". "
+                  + ("The AAE's codes are the closest to its prior, as its discriminator is trained to make them."
+                     if aae["latent_prior_gap"] < vae["latent_prior_gap"] else
+                     "Against the expectation, the AAE's codes are not closer to the prior than the VAE's means."),
+                  ""]
+    if ae and vae:
+        fitted = ae.get("fitted_gaussian", {})
+        rec = _cmp(ae["recon_mse"], vae["recon_mse"], True)
+        gen = _cmp(ae["fid"], vae["fid"], True)
+        lines += ["## AE vs VAE", "",
+                  f"The plain AE reconstructs {rec} than the VAE (recon MSE {_fmt(ae['recon_mse'])} vs "
+                  f"{_fmt(vae['recon_mse'])}) and generates {gen} from z ~ N(0, I) (FID {_fmt(ae['fid'])} vs "
+                  f"{_fmt(vae['fid'])}, IS {_fmt(ae['is'])} vs {_fmt(vae['is'])})"
+                  + (f"; decoding a Gaussian fitted to its training codes gives FID {_fmt(fitted['fid'])}, "
+                     f"IS {_fmt(fitted['is'])}" if fitted else "")
+                  + f". Its codes sit {_fmt(ae['latent_prior_gap'])} (MMD²) from N(0, I), the VAE's means "
+                  f"{_fmt(vae['latent_prior_gap'])}. Along straight latent paths {_fmt(ae['interp_confident'])} of "
+                  f"the AE's images are read confidently as a digit, {_fmt(vae['interp_confident'])} of the VAE's"
+                  + (f" and {_fmt(aae['interp_confident'])} of the AAE's" if aae else "")
+                  + (f" (pixel cross-fades: {_fmt(baseline['interp_confident'])})" if "interp_confident" in baseline
+                     else "") + ".",
+                  "", "Expected: the AE reconstructs better and the VAE samples better. "
+                  + ("The numbers agree." if rec == "better" and gen == "worse" else
+                     "The numbers do not fully agree; see the table."), ""]
+    return lines

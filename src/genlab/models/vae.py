@@ -18,8 +18,7 @@ import torch
 import torch.nn.functional as F
 
 from genlab.config import param
-from genlab.models.base import GenerativeModel
-from genlab.nn.stacks import ImageToVector, VectorToImage
+from genlab.models.autoencoder import Autoencoder
 
 
 @dataclass(frozen=True)
@@ -57,22 +56,20 @@ def log_likelihood(x: torch.Tensor, out: torch.Tensor, kind: str, sigma: float) 
     return -((x - mean).pow(2).flatten(1).sum(1) / (2 * sigma**2) + 0.5 * d * math.log(2 * math.pi * sigma**2))
 
 
-class VAE(GenerativeModel):
+class VAE(Autoencoder):
     """Gaussian-encoder VAE on the shared MLP / conv stacks (``model.arch``, ``model.h``, ``model.z``)."""
 
-    def __init__(self, cfg: VAEConfig, model, train, shape, num_classes):
-        super().__init__(cfg, model, train, shape, num_classes)
-        self.encoder = ImageToVector(model.arch, shape, model.h, 2 * model.z)
-        self.decoder = VectorToImage(model.arch, shape, model.h, model.z)
+    def __init__(self, cfg: VAEConfig, model, train, shape, num_classes, z: int = 0, h: int = 0):
+        super().__init__(cfg, model, train, shape, num_classes, z=z, h=h, stats=2)
         self.optimizers = {"vae": self.adam(self.parameters())}
 
     def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Mean and log-variance of q(z|x)."""
         mu, logvar = self.encoder(x).chunk(2, dim=1)
         return mu, logvar
 
-    def decode_mean(self, z: torch.Tensor) -> torch.Tensor:
-        """Mean of p(x|z) in [0, 1] (the Bernoulli probabilities, or the Gaussian mean)."""
-        return torch.sigmoid(self.decoder(z))
+    def code(self, x):
+        return self.encode(x)[0]
 
     def elbo_terms(self, x: torch.Tensor, generator: torch.Generator | None = None):
         """(log p(x|z), KL(q(z|x) || p(z))) per image, with one reparameterized z each."""
@@ -91,21 +88,7 @@ class VAE(GenerativeModel):
         return {"loss": loss.detach(), "rec": -rec.detach().mean(), "kl": kl.detach().mean()}
 
     @torch.no_grad()
-    def sample(self, n, generator=None):
-        z = torch.randn(n, self.model_cfg.z, generator=generator, device=self.device)
-        return self.decode_mean(z)
-
-    @torch.no_grad()
-    def reconstruct(self, x):
-        return self.decode_mean(self.encode(x)[0])
-
-    @torch.no_grad()
     def evaluate(self, images, labels, generator):
         """Test ELBO (nats per image, beta = 1, one z sample) and pixel MSE of reconstructions from mu."""
-        elbo, mse, n = 0.0, 0.0, 0
-        for x in images.split(500):
-            rec, kl = self.elbo_terms(x, generator)
-            elbo += float((rec - kl).sum())
-            mse += float((self.reconstruct(x) - x).pow(2).flatten(1).mean(1).sum())
-            n += len(x)
-        return {"elbo": elbo / n, "recon_mse": mse / n}
+        elbo = sum(float((rec - kl).sum()) for rec, kl in (self.elbo_terms(x, generator) for x in images.split(500)))
+        return {"elbo": elbo / len(images), **super().evaluate(images, labels, generator)}

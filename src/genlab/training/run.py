@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from pathlib import Path
 from typing import Callable
 
@@ -27,6 +28,13 @@ def build_model(name: str, cfg, model: ModelConfig, train: TrainConfig, shape, n
     return MODELS[name].build(cfg, model, train, tuple(shape), num_classes)
 
 
+def model_steps(cfg, train: TrainConfig) -> int:
+    """A model's step count: its own ``steps`` when set (a budget for the default pipeline), capped by
+    ``train.steps`` so that ``-S train.steps=20`` still turns every model into a smoke run."""
+    own = getattr(cfg, "steps", 0)
+    return min(own, train.steps) if own else train.steps
+
+
 def train_model(name: str, params: Params, prepared: Path, out_dir: Path, ckpt_dir: Path, live_dir: Path,
                 on_step: Callable[[int], None] | None = None) -> dict:
     """Train model ``name`` on the prepared data; writes ``out_dir/model.pt`` and ``out_dir/train.json``."""
@@ -36,20 +44,22 @@ def train_model(name: str, params: Params, prepared: Path, out_dir: Path, ckpt_d
     images, labels = load_split(prepared, "train")
     seed_everything(params.seed)
     cfg = params.model_config(name)
-    model = build_model(name, cfg, params.model, params.train, images.shape[1:], manifest["num_classes"]).to(device)
+    train = replace(params.train, steps=model_steps(cfg, params.train))
+    model = build_model(name, cfg, params.model, train, images.shape[1:], manifest["num_classes"]).to(device)
     # What must match to resume: everything that shapes the weights, but not the cadences nor (with a
     # constant lr) the step count, so raising train.steps continues a finished run.
-    ignored = ("log_every", "checkpoint_every") + (("steps",) if params.train.lr_schedule == "constant" else ())
-    run = {"name": name, "seed": params.seed, "cfg": as_dict(cfg), "model": as_dict(params.model),
-           "train": {k: v for k, v in as_dict(params.train).items() if k not in ignored},
+    ignored = ("log_every", "checkpoint_every") + (("steps",) if train.lr_schedule == "constant" else ())
+    run = {"name": name, "seed": params.seed, "cfg": {k: v for k, v in as_dict(cfg).items() if k not in ignored},
+           "model": as_dict(params.model), "train": {k: v for k, v in as_dict(train).items() if k not in ignored},
            "data": manifest["splits"]["train"]["images_sha256"], "device": device.type}
-    batches = InMemoryBatches(images, labels, params.train.batch_size, params.seed, device)
-    summary = fit(model, batches, params.train, ckpt_dir, live_dir, fingerprint(run), name, on_step)
+    batches = InMemoryBatches(images, labels, train.batch_size, params.seed, device)
+    summary = fit(model, batches, train, ckpt_dir, live_dir, fingerprint(run), name, on_step)
+    model.after_training(images)
     meta = {"model": name, "steps": summary["steps"], "images_seen": summary["images_seen"],
             "train_seconds": round(summary["train_seconds"], 2), "parameters": count_parameters(model),
             "device": str(device)}
     save_torch(out_dir / "model.pt", {
-        "name": name, "cfg": as_dict(cfg), "model": as_dict(params.model), "train": as_dict(params.train),
+        "name": name, "cfg": as_dict(cfg), "model": as_dict(params.model), "train": as_dict(train),
         "shape": list(images.shape[1:]), "num_classes": manifest["num_classes"],
         "weights": model.state_dict(), "meta": meta})
     write_json(out_dir / "train.json", meta)

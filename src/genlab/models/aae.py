@@ -1,0 +1,101 @@
+"""Adversarial autoencoder (Makhzani et al. 2015).
+
+A deterministic encoder q(z|x) = delta(z - enc(x)) and a decoder are trained to reconstruct, while
+a discriminator on the latent code tells prior samples z ~ p(z) from codes of data, i.e. from the
+aggregated posterior q(z) = ∫ q(z|x) p_d(x) dx (their eq. 1). The encoder, acting as the GAN's
+generator, learns to make q(z) indistinguishable from p(z); the decoder then maps the whole prior
+to images, so new images are decoded prior samples. Each step has the paper's two phases
+(section 2.1): the reconstruction phase updates encoder and decoder on -log p(x | enc(x)); the
+regularization phase updates the discriminator, then the encoder on the generator loss.
+
+Unlike the VAE's KL term, which pulls each q(z|x) towards p(z), only the aggregate is matched, so
+p(z) can be any distribution one can sample from (``aae.prior``); with ``aae.supervised`` the
+discriminator also sees the one-hot label and prior samples come from that label's component,
+which puts every class on its own part of the prior (section 2.3).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from genlab.config import ConfigError, param
+from genlab.models.autoencoder import Autoencoder
+from genlab.models.vae import log_likelihood
+from genlab.nn.adversarial import discriminator_loss, generator_loss
+from genlab.nn.priors import COMPONENTS, sample_prior
+from genlab.nn.stacks import mlp
+
+
+@dataclass(frozen=True)
+class AAEConfig:
+    prior: Literal["gaussian", "mixture", "swiss_roll"] = param(
+        "gaussian", "p(z): gaussian N(0, I), mixture (10 Gaussians on a circle) or swiss_roll (2-D, paper Fig. 4)")
+    supervised: bool = param(False, "give D the one-hot label; class k's codes go to component k (mixture/swiss_roll)")
+    z: int = param(0, "latent size (0 = model.z); 2 also draws the latent scatter and the decoded manifold", min=0)
+    d_h: int = param(512, "width of the latent discriminator's two hidden layers", positive=True)
+    loss: Literal["non-saturating", "saturating", "hinge", "least-squares"] = param(
+        "non-saturating", "adversarial loss of the regularization phase (see genlab.nn.adversarial)")
+    lr_reg: float = param(5.0e-4, "Adam lr of the regularization phase (D and the encoder as generator)", positive=True)
+    likelihood: Literal["bernoulli", "gaussian"] = param(
+        "bernoulli", "reconstruction loss -log p(x|z): bernoulli or gaussian with std aae.sigma")
+    sigma: float = param(0.1, "std of the gaussian likelihood", positive=True)
+    steps: int = param(2000, "training steps (0 = train.steps); train.steps still caps it", min=0)
+
+    def check(self, prefix: str) -> None:
+        if self.supervised and self.prior == "gaussian":
+            raise ConfigError(f"{prefix}.supervised: needs a prior with one component per class; "
+                              f"set {prefix}.prior to mixture or swiss_roll")
+
+
+class AAE(Autoencoder):
+    """Encoder/decoder (the VAE's stacks, deterministic code), latent discriminator MLP, three Adam optimizers."""
+
+    def __init__(self, cfg: AAEConfig, model, train, shape, num_classes):
+        super().__init__(cfg, model, train, shape, num_classes, z=cfg.z)
+        if cfg.prior != "gaussian" and self.z < 2:
+            raise ConfigError(f"aae.prior: {cfg.prior} is 2-D; set aae.z (or model.z) to 2 or more")
+        self.labels_in_d = COMPONENTS if cfg.supervised else 0
+        self.latent_discriminator = mlp([self.z + self.labels_in_d, cfg.d_h, cfg.d_h, 1], lambda: nn.LeakyReLU(0.2))
+        betas = (0.5, 0.999)
+        self.optimizers = {
+            "ae": self.adam([*self.encoder.parameters(), *self.decoder.parameters()]),
+            "d": self.adam(self.latent_discriminator.parameters(), cfg.lr_reg, betas),
+            "g": self.adam(self.encoder.parameters(), cfg.lr_reg, betas),
+        }
+
+    def prior(self, n, generator=None, labels=None):
+        return sample_prior(self.cfg.prior, n, self.z, generator, self.device, labels)
+
+    def discriminate(self, z: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        """Logit of 'z was drawn from the prior' (with the one-hot label when supervised)."""
+        if self.labels_in_d:
+            z = torch.cat([z, F.one_hot(y, self.labels_in_d).to(z.dtype)], dim=1)
+        return self.latent_discriminator(z).squeeze(1)
+
+    def train_step(self, x, y):
+        # Reconstruction phase: encoder and decoder on -log p(x | enc(x)).
+        rec = -log_likelihood(x, self.decoder(self.code(x)), self.cfg.likelihood, self.cfg.sigma).mean()
+        _step(self.optimizers["ae"], rec)
+        # Regularization phase: D separates p(z) from q(z) ...
+        y = y if self.labels_in_d else None
+        prior = self.prior(len(x), labels=y)
+        codes = self.code(x)
+        loss_d = discriminator_loss(self.discriminate(prior, y), self.discriminate(codes.detach(), y), self.cfg.loss)
+        _step(self.optimizers["d"], loss_d)
+        # ... then the encoder, as the generator, fools it (gradients through D, not of D's weights).
+        self.latent_discriminator.requires_grad_(False)
+        loss_g = generator_loss(self.discriminate(codes, y), self.cfg.loss)
+        _step(self.optimizers["g"], loss_g)
+        self.latent_discriminator.requires_grad_(True)
+        return {"rec": rec.detach(), "loss_d": loss_d.detach(), "loss_g": loss_g.detach()}
+
+
+def _step(opt: torch.optim.Optimizer, loss: torch.Tensor) -> None:
+    opt.zero_grad(set_to_none=True)
+    loss.backward()
+    opt.step()

@@ -1,0 +1,99 @@
+"""VAE-GAN (Larsen et al. 2016, "Autoencoding beyond pixels using a learned similarity metric").
+
+A VAE whose decoder is also a GAN generator, and whose reconstruction error is measured in the
+feature space of the GAN's discriminator instead of pixel space. With Dis_l(x) the activation of
+hidden layer l (``vaegan.feature_layer``) and a Gaussian observation model on it (their eq. 6):
+
+    L_prior = KL(q(z|x) || p(z))
+    L_llike = -E_q(z|x)[log p(Dis_l(x) | z)] = ½ ||Dis_l(x) - Dis_l(x̃)||² + const,  x̃ = Dec(z)
+    L_GAN   = log Dis(x) + log(1 - Dis(x̃)) + log(1 - Dis(Dec(z_p))),               z_p ~ p(z)
+
+One forward pass per step, then each network gets its own gradient (their Algorithm 1):
+Enc on L_prior + L_llike; Dec on γ·L_llike - L_GAN (``vaegan.gamma``); Dis on L_GAN.
+The algorithm's signs read "Dis ascends L_GAN, Dec descends it"; we implement it with the
+discriminator and generator losses of :mod:`genlab.nn.adversarial` (``vaegan.loss``, default the
+non-saturating form that the paper's code uses for the decoder): Dis minimises the cross-entropy of
+x against x̃ and x_p, Dec minimises γ·L_llike + the generator loss on x̃ and x_p. L_llike does not
+train Dis (it would collapse the features), and L_GAN does not train Enc, as in the paper.
+
+No stabilizer is added by default: the equilibrium gating of some public implementations needs a
+host sync every step and was not needed on MNIST here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import torch
+
+from genlab.config import ConfigError, param
+from genlab.models.autoencoder import Autoencoder
+from genlab.models.gan import Discriminator
+from genlab.models.vae import VAE, gaussian_kl, reparameterize
+from genlab.nn.adversarial import discriminator_loss, generator_loss
+
+
+@dataclass(frozen=True)
+class VAEGANConfig:
+    h: int = param(512, "width of encoder, decoder and discriminator (0 = model.h)", min=0)
+    feature_layer: int = param(2, "hidden layer l of the discriminator whose activations measure reconstruction "
+                                  "(mlp: 1..3, conv: 1..stages+1)", positive=True)
+    gamma: float = param(1.0e-2, "weight γ of L_llike against L_GAN in the decoder's loss", min=0.0)
+    loss: Literal["non-saturating", "saturating", "hinge", "least-squares"] = param(
+        "non-saturating", "adversarial loss pair (see genlab.nn.adversarial)")
+    lr: float = param(3.0e-4, "Adam lr of the three networks", positive=True)
+    beta1: float = param(0.5, "Adam beta1 of the three networks", min=0.0, max=1.0)
+    dropout: float = param(0.0, "dropout in the discriminator's hidden layers", min=0.0, max=0.9)
+    steps: int = param(2500, "training steps (0 = train.steps); train.steps still caps it", min=0)
+
+
+class VAEGAN(VAE):
+    """The VAE's encoder/decoder (one source) plus the GAN's discriminator; Adam for each of the three."""
+
+    def __init__(self, cfg: VAEGANConfig, model, train, shape, num_classes):
+        super().__init__(cfg, model, train, shape, num_classes, h=cfg.h)
+        self.discriminator = Discriminator(model.arch, shape, self.h, cfg.dropout)
+        if cfg.feature_layer > self.discriminator.num_layers:
+            raise ConfigError(f"vaegan.feature_layer: {cfg.feature_layer} is beyond the discriminator's "
+                              f"{self.discriminator.num_layers} hidden layers; choose 1..{self.discriminator.num_layers}")
+        betas = (cfg.beta1, 0.999)
+        self.optimizers = {"enc": self.adam(self.encoder.parameters(), cfg.lr, betas),
+                           "dec": self.adam(self.decoder.parameters(), cfg.lr, betas),
+                           "dis": self.adam(self.discriminator.parameters(), cfg.lr, betas)}
+
+    def losses(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        """The three losses of Algorithm 1 from one forward pass (x in [0, 1]; Dis sees [-1, 1])."""
+        n = len(x)
+        mu, logvar = self.encode(x)
+        x_tilde = self.decode_mean(reparameterize(mu, logvar))
+        x_p = self.decode_mean(self.prior(n))
+        feats, logits = self.discriminator.features_and_logit(torch.cat([x, x_tilde, x_p]) * 2 - 1,
+                                                              self.cfg.feature_layer)
+        real, rec, fake = logits.split(n)
+        f_real, f_rec = feats[:n], feats[n:2 * n]
+        gan_d = discriminator_loss(real, torch.cat([rec, fake]), self.cfg.loss)
+        gan_g = generator_loss(torch.cat([rec, fake]), self.cfg.loss)
+        return {"prior": gaussian_kl(mu, logvar).mean(),
+                "llike": 0.5 * (f_rec - f_real.detach()).pow(2).sum(1).mean(),
+                "gan_d": gan_d, "gan_g": gan_g}
+
+    def train_step(self, x, y):
+        loss = self.losses(x)
+        enc, dec, dis = self.encoder, self.decoder, self.discriminator
+        targets = {  # network -> (its loss, its optimizer): each gradient only reaches its own network
+            "enc": (enc, loss["prior"] + loss["llike"]),
+            "dec": (dec, self.cfg.gamma * loss["llike"] + loss["gan_g"]),
+            "dis": (dis, loss["gan_d"]),
+        }
+        grads = {k: torch.autograd.grad(l, list(net.parameters()), retain_graph=True) for k, (net, l) in targets.items()}
+        for k, (net, _) in targets.items():
+            for p, g in zip(net.parameters(), grads[k]):
+                p.grad = g
+            self.optimizers[k].step()
+        return {k: v.detach() for k, v in loss.items()}
+
+    @torch.no_grad()
+    def evaluate(self, images, labels, generator):
+        """Pixel MSE of reconstructions from the posterior mean (no pixel ELBO: the decoder has no pixel likelihood)."""
+        return Autoencoder.evaluate(self, images, labels, generator)
