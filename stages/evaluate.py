@@ -11,8 +11,11 @@ from stages.common import CLASSIFIER, GRIDS, METRICS, MODELS_DIR, PREPARED, Para
 
 HELP = f"""Evaluate a trained MODEL ({" | ".join(MODELS)}): eval.n_samples samples scored against the test
 split with the domain classifier (torch-fidelity): fid, is, kid, precision, recall, class coverage,
-plus the model's own metrics (VAE: test elbo, recon_mse). Writes {METRICS}/MODEL.json,
-{GRIDS}/MODEL.png and, for models with an encoder, {GRIDS}/MODEL_recon.png.
+sharpness, plus the model's own metrics (VAE: test elbo; models with an encoder: recon_mse,
+latent_prior_gap, interp_confident). A model with several samplers (AE: N(0, I) and a fitted
+Gaussian) is scored once per sampler. Writes {METRICS}/MODEL.json, {GRIDS}/MODEL.png and, for
+models with an encoder, {GRIDS}/MODEL_recon.png, MODEL_interp.png (and MODEL_latent.png,
+MODEL_manifold.png with a 2-D latent).
 
 Params read: seed, device, and
 

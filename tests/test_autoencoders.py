@@ -192,7 +192,7 @@ def test_supervised_aae_trains_and_samples():
 # ---------------------------------------------------------------- VAE-GAN (issue 4)
 def test_feature_layer_is_the_chosen_hidden_activation():
     torch.manual_seed(0)
-    model = VAEGAN(VAEGANConfig(h=0), TINY, TRAIN, SHAPE, 10)
+    model = VAEGAN(VAEGANConfig(h=0, dropout=0.0), TINY, TRAIN, SHAPE, 10)
     d = model.discriminator
     x, _ = batch(4)
     linears = [m for m in d.body.modules() if isinstance(m, torch.nn.Linear)]

@@ -38,6 +38,7 @@ class GANConfig:
     dropout: float = param(0.3, "dropout in D's hidden layers", min=0.0, max=0.9)
     mbstd: bool = param(False, "minibatch-stddev feature before D's last layer (Karras et al. 2018)")
     mbstd_group: int = param(4, "group size of the minibatch-stddev statistic", positive=True)
+    steps: int = param(6000, "training steps (0 = train.steps); train.steps still caps it", min=0)
 
 
 class Generator(nn.Module):
