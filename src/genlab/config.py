@@ -134,7 +134,7 @@ class DataConfig:
 @dataclass(frozen=True)
 class ModelConfig:
     arch: Literal["mlp", "conv"] = param("mlp", "network family shared by every model")
-    h: int = param(1024, "hidden width: MLP units, or base channels of conv nets", positive=True)
+    h: int = param(768, "hidden width: MLP units, or base channels of conv nets", positive=True)
     z: int = param(8, "latent size", positive=True)
 
 

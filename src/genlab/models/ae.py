@@ -25,7 +25,7 @@ class AEConfig:
     likelihood: Literal["bernoulli", "gaussian"] = param(
         "bernoulli", "reconstruction loss -log p(x|z): bernoulli (cross-entropy) or gaussian with std ae.sigma (MSE)")
     sigma: float = param(0.1, "std of the gaussian likelihood (pixels in [0, 1])", positive=True)
-    steps: int = param(2000, "training steps (0 = train.steps); train.steps still caps it, so a smoke run stays short",
+    steps: int = param(4000, "training steps (0 = train.steps); train.steps still caps it, so a smoke run stays short",
                        min=0)
 
 
