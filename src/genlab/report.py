@@ -154,8 +154,9 @@ def comparisons(models: dict[str, dict], baseline: dict) -> list[str]:
         rec = _cmp(ae["recon_mse"], vae["recon_mse"], True)
         gen = _cmp(ae["fid"], vae["fid"], True)
         lines += ["## AE vs VAE", "",
-                  f"The plain AE reconstructs {rec} than the VAE (recon MSE {_fmt(ae['recon_mse'])} vs "
-                  f"{_fmt(vae['recon_mse'])}) and generates {gen} from z ~ N(0, I) (FID {_fmt(ae['fid'])} vs "
+                  f"The plain AE ({_fmt(ae.get('steps'))} steps) reconstructs {rec} than the VAE "
+                  f"({_fmt(vae.get('steps'))} steps): recon MSE {_fmt(ae['recon_mse'])} vs "
+                  f"{_fmt(vae['recon_mse'])}; it generates {gen} from z ~ N(0, I) (FID {_fmt(ae['fid'])} vs "
                   f"{_fmt(vae['fid'])}, IS {_fmt(ae['is'])} vs {_fmt(vae['is'])})"
                   + (f"; decoding a Gaussian fitted to its training codes gives FID {_fmt(fitted['fid'])}, "
                      f"IS {_fmt(fitted['is'])}" if fitted else "")
