@@ -40,7 +40,7 @@ class AAEConfig:
     d_h: int = param(512, "width of the latent discriminator's two hidden layers", positive=True)
     loss: Literal["non-saturating", "saturating", "hinge", "least-squares"] = param(
         "non-saturating", "adversarial loss of the regularization phase (see genlab.nn.adversarial)")
-    lr_reg: float = param(2.0e-4, "Adam lr of the regularization phase (D and the encoder as generator)", positive=True)
+    lr_reg: float = param(5.0e-4, "Adam lr of the regularization phase (D and the encoder as generator)", positive=True)
     likelihood: Literal["bernoulli", "gaussian"] = param(
         "bernoulli", "reconstruction loss -log p(x|z): bernoulli or gaussian with std aae.sigma")
     sigma: float = param(0.1, "std of the gaussian likelihood", positive=True)
