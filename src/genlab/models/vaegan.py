@@ -89,7 +89,7 @@ class VAEGAN(VAE):
     def train_step(self, x, y):
         loss = self.losses(x)
         enc, dec, dis = self.encoder, self.decoder, self.discriminator
-        targets = {  # network -> (its loss, its optimizer): each gradient only reaches its own network
+        targets = {  # optimizer name -> (its network, its loss): each gradient only reaches its own network
             "enc": (enc, loss["prior"] + loss["llike"]),
             "dec": (dec, self.cfg.gamma * loss["llike"] + loss["gan_g"]),
             "dis": (dis, loss["gan_d"]),
