@@ -92,3 +92,28 @@ def test_cosine_schedule_decays_to_zero():
     cfg = small_params(steps=100, lr_schedule="cosine").train
     assert lr_factor(cfg, 0) == 1.0 and abs(lr_factor(cfg, 50) - 0.5) < 1e-12 and lr_factor(cfg, 99) < 1e-3
     assert lr_factor(small_params(steps=100).train, 99) == 1.0
+
+
+@pytest.mark.parametrize("name", ["gan", "ae", "aae", "vaegan"])
+def test_resume_equals_uninterrupted_run_for_multi_network_models(prepared_small, tmp_path, name):
+    """Several optimizers, EMA weights and fitted buffers survive a kill between checkpoints."""
+    p = small_params(steps=30)
+    cfg = p.models[name]
+    if hasattr(cfg, "h"):
+        cfg = dataclasses.replace(cfg, h=32)
+    if name == "gan":
+        cfg = dataclasses.replace(cfg, z=8)
+    p = dataclasses.replace(p, models={**p.models, name: cfg})
+    train_model(name, p, prepared_small, tmp_path / "a", tmp_path / "ck_a", tmp_path / "live_a")
+
+    def stop_at_17(step):
+        if step == 17:
+            raise Interrupt
+
+    with pytest.raises(Interrupt):
+        train_model(name, p, prepared_small, tmp_path / "b", tmp_path / "ck_b", tmp_path / "live_b", on_step=stop_at_17)
+    train_model(name, p, prepared_small, tmp_path / "b", tmp_path / "ck_b", tmp_path / "live_b")
+    wa, wb = _weights(tmp_path / "a" / "model.pt"), _weights(tmp_path / "b" / "model.pt")
+    assert wa.keys() == wb.keys()
+    for k in wa:
+        assert torch.equal(wa[k], wb[k]), k
