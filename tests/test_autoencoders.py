@@ -121,7 +121,7 @@ def test_aae_phases_reach_only_their_networks(monkeypatch):
                   if any(p is q for g in opt.param_groups for q in g["params"])} for k, opt in model.optimizers.items()}
     assert owners == {"ae": {"encoder", "decoder"}, "d": {"latent_discriminator"}, "g": {"encoder"}}
     reached = []
-    original = aae_module._step
+    original = aae_module.step
 
     def recording_step(opt, loss):
         model.zero_grad(set_to_none=True)
@@ -130,7 +130,7 @@ def test_aae_phases_reach_only_their_networks(monkeypatch):
         model.zero_grad(set_to_none=True)
         original(opt, loss)
 
-    monkeypatch.setattr(aae_module, "_step", recording_step)
+    monkeypatch.setattr(aae_module, "step", recording_step)
     model.train_step(*batch())
     assert reached == [{"encoder", "decoder"}, {"latent_discriminator"}, {"encoder"}]
 

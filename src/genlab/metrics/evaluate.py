@@ -48,19 +48,19 @@ def real_baseline(train: torch.Tensor, test: torch.Tensor, classifier_path: Path
     confident share of pixel-space cross-fades between the interpolation pairs (the reference for models)."""
     n = min(cfg.n_samples, len(train))
     idx = torch.randperm(len(train), generator=torch.Generator().manual_seed(seed))[:n]
-    metrics = _score(train[idx], test, classifier_path, cfg, device, num_classes)
+    clf = load_classifier(classifier_path, device)
+    metrics = _score(train[idx], test, classifier_path, clf, cfg, device, num_classes)
     a, b = interp_pairs(len(test), cfg.interp_pairs, seed)
     t = torch.linspace(0, 1, INTERP_STEPS).view(1, INTERP_STEPS, 1, 1, 1)
     fades = (1 - t) * to_unit(test[a]).unsqueeze(1) + t * to_unit(test[b]).unsqueeze(1)
-    clf = load_classifier(classifier_path, device)
     metrics["interp_confident"] = confident_share(predict(clf, to_uint8(fades[:, 1:-1].flatten(0, 1))))
     return metrics
 
 
-def _score(fake: torch.Tensor, real: torch.Tensor, classifier_path: Path, cfg: EvalConfig, device: torch.device,
-           num_classes: int) -> dict:
+def _score(fake: torch.Tensor, real: torch.Tensor, classifier_path: Path, classifier: DomainClassifier,
+           cfg: EvalConfig, device: torch.device, num_classes: int) -> dict:
     metrics = fidelity(fake, real, classifier_path, device, cfg.batch_size, cfg.kid_subset_size)
-    probs = predict(load_classifier(classifier_path, device), fake)
+    probs = predict(classifier, fake)
     metrics.update(class_coverage(probs, num_classes))
     metrics["sharpness"] = laplacian_variance(fake)
     metrics.update({"n_samples": len(fake), "n_reference": len(real), "extractor": "domain"})
@@ -78,10 +78,11 @@ def evaluate_model(model: GenerativeModel, test_images: torch.Tensor, test_label
     ``<name>_manifold.png``.
     """
     device, k = model.device, cfg.grid
+    clf = load_classifier(classifier_path, device)
     metrics: dict = {}
     for i, (sampler_name, sampler) in enumerate(model.samplers().items()):
         fake = generate(sampler, cfg.n_samples, cfg.batch_size, seed, device)
-        scores = _score(fake, test_images, classifier_path, cfg, device, num_classes)
+        scores = _score(fake, test_images, classifier_path, clf, cfg, device, num_classes)
         if i == 0:
             metrics.update(scores)
             save_grid(to_unit(fake[: k * k]), grid_dir / f"{name}.png", nrow=k)
@@ -95,7 +96,6 @@ def evaluate_model(model: GenerativeModel, test_images: torch.Tensor, test_label
     if recon is not None:
         save_grid(interleave_rows(originals, recon, k), grid_dir / f"{name}_recon.png", nrow=k)
     if isinstance(model, Autoencoder):
-        clf = load_classifier(classifier_path, device)
         metrics.update(latent_metrics(model, test_images, test_labels, clf, cfg, seed, grid_dir, name))
     return metrics
 

@@ -17,6 +17,7 @@ import torch
 from genlab.config import param
 from genlab.data.tensors import to_unit
 from genlab.models.autoencoder import Autoencoder
+from genlab.models.base import step
 from genlab.models.vae import log_likelihood
 
 
@@ -44,10 +45,7 @@ class AE(Autoencoder):
 
     def train_step(self, x, y):
         loss = self.reconstruction_loss(x).mean()
-        opt = self.optimizers["ae"]
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
+        step(self.optimizers["ae"], loss)
         return {"loss": loss.detach()}
 
     @torch.no_grad()

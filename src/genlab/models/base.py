@@ -70,6 +70,13 @@ class GenerativeModel(nn.Module):
             opt.load_state_dict(state["optimizers"][name])
 
 
+def step(opt: torch.optim.Optimizer, loss: torch.Tensor) -> None:
+    """One update of ``opt``'s parameters on ``loss``: clear their grads, backpropagate, step."""
+    opt.zero_grad(set_to_none=True)
+    loss.backward()
+    opt.step()
+
+
 def adam(params, lr: float, betas: tuple[float, float]) -> torch.optim.Optimizer:
     """torch.optim.Adam with the fused kernel (one pass over all parameters: ~25% faster steps on CPU for the MLPs)."""
     return torch.optim.Adam(params, lr=lr, betas=betas, fused=True)

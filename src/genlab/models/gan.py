@@ -16,7 +16,7 @@ import torch
 from torch import nn
 
 from genlab.config import param
-from genlab.models.base import GenerativeModel
+from genlab.models.base import GenerativeModel, step
 from genlab.nn.adversarial import discriminator_loss, generator_loss
 from genlab.nn.ema import ema_copy, ema_update
 from genlab.nn.minibatch_stddev import MinibatchStddev
@@ -104,15 +104,11 @@ def adversarial_step(gen: Generator, disc: Discriminator, opt_g: torch.optim.Opt
             fake = gen(z)
         real_logits, fake_logits = disc(real), disc(fake)
         loss_d = discriminator_loss(real_logits, fake_logits, loss)
-        opt_d.zero_grad(set_to_none=True)
-        loss_d.backward()
-        opt_d.step()
+        step(opt_d, loss_d)
     z = torch.randn(n, gen.z, device=real.device, generator=generator)
     disc.requires_grad_(False)  # G's update needs gradients through D, not of D's weights
     loss_g = generator_loss(disc(gen(z)), loss)
-    opt_g.zero_grad(set_to_none=True)
-    loss_g.backward()
-    opt_g.step()
+    step(opt_g, loss_g)
     disc.requires_grad_(True)
     return {"loss_d": loss_d.detach(), "loss_g": loss_g.detach(),
             "d_real": torch.sigmoid(real_logits.detach()).mean(), "d_fake": torch.sigmoid(fake_logits.detach()).mean()}

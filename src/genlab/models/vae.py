@@ -19,6 +19,7 @@ import torch.nn.functional as F
 
 from genlab.config import param
 from genlab.models.autoencoder import Autoencoder
+from genlab.models.base import step
 
 
 @dataclass(frozen=True)
@@ -81,10 +82,7 @@ class VAE(Autoencoder):
     def train_step(self, x, y):
         rec, kl = self.elbo_terms(x)
         loss = -(rec - self.cfg.beta * kl).mean()
-        opt = self.optimizers["vae"]
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
+        step(self.optimizers["vae"], loss)
         return {"loss": loss.detach(), "rec": -rec.detach().mean(), "kl": kl.detach().mean()}
 
     @torch.no_grad()
