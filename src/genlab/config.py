@@ -30,6 +30,8 @@ def param(default: Any, help: str, *, min: float | None = None, max: float | Non
 
 
 def _type_name(tp: Any) -> str:
+    if typing.get_origin(tp) is tuple:
+        return f"list of {_type_name(typing.get_args(tp)[0])}"
     if typing.get_origin(tp) is Literal:
         return " | ".join(str(a) for a in typing.get_args(tp))
     return getattr(tp, "__name__", str(tp))
@@ -38,6 +40,11 @@ def _type_name(tp: Any) -> str:
 def _check_value(key: str, tp: Any, value: Any, meta: dict) -> Any:
     """Check one value against its annotated type and range metadata; return it normalised."""
     origin = typing.get_origin(tp)
+    if origin is tuple:  # tuple[T, ...]: a non-empty YAML list, each item checked as T
+        if not isinstance(value, (list, tuple)) or not value:
+            raise ConfigError(f"{key}: expected a non-empty list like [64, 32], got {value!r}")
+        item = typing.get_args(tp)[0]
+        return tuple(_check_value(f"{key}[{i}]", item, v, meta) for i, v in enumerate(value))
     if origin is Literal:
         allowed = typing.get_args(tp)
         if value not in allowed:
@@ -253,4 +260,6 @@ def as_dict(obj: Any) -> Any:
         return {f.name: as_dict(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
     if isinstance(obj, dict):
         return {k: as_dict(v) for k, v in obj.items()}
+    if isinstance(obj, tuple):
+        return [as_dict(v) for v in obj]
     return obj

@@ -39,3 +39,16 @@ class InMemoryBatches:
         epoch, pos = divmod(step, self.steps_per_epoch)
         idx = self._permutation(epoch)[pos * self.batch_size:(pos + 1) * self.batch_size]
         return to_unit(self.images[idx]), self.labels[idx]
+
+    def span(self, offset: int, size: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """Images ``offset`` .. ``offset + size`` of the stream of epochs (each a fresh permutation of all
+        images): batches whose size changes during training (Progressive GAN) without skipping or
+        repeating images, and still a function of (seed, offset) alone."""
+        n, parts = len(self.images), []
+        while size > 0:
+            epoch, pos = divmod(offset, n)
+            take = min(size, n - pos)
+            parts.append(self._permutation(epoch)[pos:pos + take])
+            offset, size = offset + take, size - take
+        idx = parts[0] if len(parts) == 1 else torch.cat(parts)
+        return to_unit(self.images[idx]), self.labels[idx]

@@ -32,6 +32,27 @@ class GenerativeModel(nn.Module):
     def device(self) -> torch.device:
         return next(self.parameters()).device
 
+    @property
+    def total_steps(self) -> int:
+        """Optimizer steps of a full run: ``train.steps`` unless the model has its own schedule."""
+        return self.train_cfg.steps
+
+    def schedule_key(self) -> object:
+        """What of the model's own schedule must match for a checkpoint to resume (default: nothing)."""
+        return None
+
+    def begin_step(self, step: int, batches) -> tuple[torch.Tensor, torch.Tensor]:
+        """Start optimizer step ``step``: advance the model's schedule if it has one, return the minibatch."""
+        return batches.batch(step)
+
+    def progress_state(self) -> dict[str, float]:
+        """Schedule values logged with the curves at each log point (e.g. resolution and fade-in α)."""
+        return {}
+
+    def run_summary(self, history: list[dict]) -> dict:
+        """Extra entries for train.json computed from the logged history (default: none)."""
+        return {}
+
     def train_step(self, x: torch.Tensor, y: torch.Tensor) -> dict[str, torch.Tensor]:
         """One optimisation step on images ``x`` in [0, 1] (labels ``y``); returns detached scalars."""
         raise NotImplementedError

@@ -15,6 +15,8 @@ Generator losses (``kind``):
   G minimises -l_fake.
 - ``least-squares`` (Mao et al. 2017, LSGAN with a-b-c = 0-1-1): D minimises ½(l_real - 1)² + ½ l_fake²,
   G minimises ½(l_fake - 1)², on the raw outputs.
+- ``wasserstein`` (Arjovsky et al. 2017): the critic minimises l_fake - l_real, G minimises -l_fake;
+  it needs a Lipschitz constraint, here the gradient penalty below (WGAN-GP, Gulrajani et al. 2017).
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-GAN_LOSSES = ("non-saturating", "saturating", "hinge", "least-squares")
+GAN_LOSSES = ("non-saturating", "saturating", "hinge", "least-squares", "wasserstein")
 
 
 def discriminator_loss(real: torch.Tensor, fake: torch.Tensor, kind: str) -> torch.Tensor:
@@ -33,6 +35,8 @@ def discriminator_loss(real: torch.Tensor, fake: torch.Tensor, kind: str) -> tor
         return F.relu(1.0 - real).mean() + F.relu(1.0 + fake).mean()
     if kind == "least-squares":
         return 0.5 * ((real - 1.0).pow(2).mean() + fake.pow(2).mean())
+    if kind == "wasserstein":
+        return fake.mean() - real.mean()
     raise ValueError(f"unknown GAN loss {kind!r}; choose one of {', '.join(GAN_LOSSES)}")
 
 
@@ -46,4 +50,16 @@ def generator_loss(fake: torch.Tensor, kind: str) -> torch.Tensor:
         return -fake.mean()
     if kind == "least-squares":
         return 0.5 * (fake - 1.0).pow(2).mean()
+    if kind == "wasserstein":
+        return -fake.mean()
     raise ValueError(f"unknown GAN loss {kind!r}; choose one of {', '.join(GAN_LOSSES)}")
+
+
+def gradient_penalty(critic, real: torch.Tensor, fake: torch.Tensor,
+                     generator: torch.Generator | None = None) -> torch.Tensor:
+    """WGAN-GP penalty (Gulrajani et al. 2017, eq. 3): E[(||∇_x̂ D(x̂)||₂ - 1)²] at x̂ = real + u (fake - real),
+    u ~ U(0, 1) per sample. ``critic`` maps images to one value each; the graph is kept for backward."""
+    u = torch.rand(real.shape[0], *([1] * (real.dim() - 1)), device=real.device, generator=generator)
+    x_hat = torch.lerp(real.detach(), fake.detach(), u).requires_grad_(True)
+    (grad,) = torch.autograd.grad(critic(x_hat).sum(), x_hat, create_graph=True)
+    return (grad.flatten(1).norm(dim=1) - 1.0).pow(2).mean()

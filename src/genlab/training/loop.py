@@ -31,12 +31,13 @@ log = logging.getLogger(__name__)
 def fit(model: GenerativeModel, batches: InMemoryBatches, cfg: TrainConfig, ckpt_dir: Path, live_dir: Path,
         fp: str, name: str = "model", on_step: Callable[[int], None] | None = None) -> dict:
     """Train ``model`` for ``cfg.steps`` steps; returns {"steps", "images_seen", "train_seconds", "history"}."""
-    start, history, elapsed = 0, [], 0.0
+    start, history, elapsed, images = 0, [], 0.0, 0
     ck = latest_checkpoint(ckpt_dir, fp)
     if ck is not None:
         model.load_training_state(ck["state"])
         set_rng_state(ck["rng"])
         start, history, elapsed = ck["step"], ck["history"], ck["elapsed"]
+        images = ck.get("images", start * batches.batch_size)
 
     live = open_live(live_dir)
     for record in history:  # replay the curves of the interrupted part so they stay whole
@@ -44,14 +45,15 @@ def fit(model: GenerativeModel, batches: InMemoryBatches, cfg: TrainConfig, ckpt
 
     model.train()
     sums: dict[str, torch.Tensor] = {}
-    count, t0, last_t, last_step = 0, time.perf_counter(), time.perf_counter(), start
+    count, t0, last_t, last_images = 0, time.perf_counter(), time.perf_counter(), images
     bar = progress(cfg.steps, f"train {name}", initial=start)
     for opt in model.optimizers.values():  # the base lr survives checkpoints inside the optimizer state
         for group in opt.param_groups:
             group.setdefault("initial_lr", group["lr"])
     for step in range(start, cfg.steps):
         set_lr(model, lr_factor(cfg, step))
-        x, y = batches.batch(step)
+        x, y = model.begin_step(step, batches)
+        images += x.shape[0]
         out = model.train_step(x, y)
         for k, v in out.items():
             sums[k] = sums[k] + v if k in sums else v.clone()
@@ -59,16 +61,17 @@ def fit(model: GenerativeModel, batches: InMemoryBatches, cfg: TrainConfig, ckpt
         done = step + 1
         if done % cfg.log_every == 0 or done == cfg.steps:
             now = time.perf_counter()
-            record = {"step": done, **{k: float(v) / count for k, v in sums.items()},
-                      "images_per_s": (done - last_step) * batches.batch_size / max(now - last_t, 1e-9)}
+            record = {"step": done, **{k: float(v) / count for k, v in sums.items()}, **model.progress_state(),
+                      "images_per_s": (images - last_images) / max(now - last_t, 1e-9),
+                      "train_seconds": elapsed + now - t0}
             history.append(record)
             _log(live, record)
             bar.set_postfix({k: f"{v:.4g}" for k, v in record.items() if k != "step"}, refresh=False)
-            sums, count, last_t, last_step = {}, 0, now, done
+            sums, count, last_t, last_images = {}, 0, now, images
         if done % cfg.checkpoint_every == 0 or done == cfg.steps:
             save_checkpoint(ckpt_dir, done, {
                 "fingerprint": fp, "state": model.training_state(), "rng": rng_state(), "history": history,
-                "elapsed": elapsed + time.perf_counter() - t0})
+                "elapsed": elapsed + time.perf_counter() - t0, "images": images})
         bar.update(1)
         if on_step is not None:
             on_step(done)
@@ -77,7 +80,7 @@ def fit(model: GenerativeModel, batches: InMemoryBatches, cfg: TrainConfig, ckpt
     model.eval()
     total = elapsed + time.perf_counter() - t0
     log.info("%s: %d steps in %.1fs", name, cfg.steps, total)
-    return {"steps": cfg.steps, "images_seen": cfg.steps * batches.batch_size, "train_seconds": total,
+    return {"steps": cfg.steps, "images_seen": images, "train_seconds": total,
             "history": history}
 
 

@@ -46,18 +46,21 @@ def train_model(name: str, params: Params, prepared: Path, out_dir: Path, ckpt_d
     cfg = params.model_config(name)
     train = replace(params.train, steps=model_steps(cfg, params.train))
     model = build_model(name, cfg, params.model, train, images.shape[1:], manifest["num_classes"]).to(device)
+    train = replace(train, steps=model.total_steps)  # a model with its own schedule (pggan) may need fewer
     # What must match to resume: everything that shapes the weights, but not the cadences nor (with a
     # constant lr) the step count, so raising train.steps continues a finished run.
     ignored = ("log_every", "checkpoint_every") + (("steps",) if train.lr_schedule == "constant" else ())
     run = {"name": name, "seed": params.seed, "cfg": {k: v for k, v in as_dict(cfg).items() if k not in ignored},
            "model": as_dict(params.model), "train": {k: v for k, v in as_dict(train).items() if k not in ignored},
            "data": manifest["splits"]["train"]["images_sha256"], "device": device.type}
+    if model.schedule_key() is not None:
+        run["schedule"] = model.schedule_key()
     batches = InMemoryBatches(images, labels, train.batch_size, params.seed, device)
     summary = fit(model, batches, train, ckpt_dir, live_dir, fingerprint(run), name, on_step)
     model.after_training(images)
     meta = {"model": name, "steps": summary["steps"], "images_seen": summary["images_seen"],
             "train_seconds": round(summary["train_seconds"], 2), "parameters": count_parameters(model),
-            "device": str(device)}
+            "device": str(device), **model.run_summary(summary["history"])}
     save_torch(out_dir / "model.pt", {
         "name": name, "cfg": as_dict(cfg), "model": as_dict(params.model), "train": as_dict(train),
         "shape": list(images.shape[1:]), "num_classes": manifest["num_classes"],
