@@ -13,7 +13,8 @@ HELP = f"""Evaluate a trained MODEL ({" | ".join(MODELS)}): eval.n_samples sampl
 split with the domain classifier (torch-fidelity): fid, is, kid, precision, recall, class coverage,
 sharpness, plus the model's own metrics (VAE: test elbo; models with an encoder: recon_mse,
 latent_prior_gap, interp_confident). A model with several samplers (AE: N(0, I) and a fitted
-Gaussian) is scored once per sampler. Writes {METRICS}/MODEL.json, {GRIDS}/MODEL.png and, for
+Gaussian; Progressive GAN: the final generator and the one kept at the end of each lower resolution) is
+scored once per sampler. Writes {METRICS}/MODEL.json, {GRIDS}/MODEL.png and, for
 models with an encoder, {GRIDS}/MODEL_recon.png, MODEL_interp.png (and MODEL_latent.png,
 MODEL_manifold.png with a 2-D latent).
 
@@ -44,6 +45,6 @@ def run(model: str = typer.Argument(..., help=f"model to evaluate: {' | '.join(M
     images, labels = load_split(PREPARED, "test")
     manifest = read_manifest(PREPARED)
     metrics = evaluate_model(net, images, labels, CLASSIFIER, p.eval, p.seed, GRIDS, model, manifest["num_classes"])
-    metrics.update({k: meta[k] for k in ("steps", "images_seen", "train_seconds", "parameters")})
+    metrics.update({k: meta[k] for k in ("steps", "images_seen", "train_seconds", "parameters", "phases") if k in meta})
     write_json(METRICS / f"{model}.json", metrics)
     log.info("%s: %s", model, json.dumps({k: v for k, v in metrics.items() if isinstance(v, float)}))

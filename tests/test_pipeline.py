@@ -87,10 +87,24 @@ def test_smoke_dvc_repro(clone):
     assert "| vae |" in report and "| gan |" in report and "real data" in report and "grids/vae.png" in report
     assert "GAN theory, measured" in report and "| vaegan |" in report and "| ae (fitted gaussian) |" in report
     assert "## AE vs VAE" in report and "## Aggregated posterior vs prior" in report
+    pggan = json.loads((dest / "metrics" / "pggan.json").read_text())
+    assert [p["resolution"] for p in pggan["phases"]] == [4, 8, 8, 16, 16, 32, 32] and pggan["steps"] <= 20
+    assert all("fid" in pggan[str(r)] for r in (4, 8, 16))
+    for name in ("pggan.png", "pggan_4.png", "pggan_8.png", "pggan_16.png"):
+        assert (dest / "metrics" / "grids" / name).stat().st_size > 0
+    assert "## Progressive GAN, phase by phase" in report and "| pggan (16² phase) |" in report
     # experiments: a swept param reruns what depends on it and shows up in exp show
     default_h = yaml.safe_load((dest / "params.yaml").read_text())["model"]["h"]
     sh(["git", "add", "-A"], dest, env)
     sh(["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "baseline run"], dest, env)
+    # an ablation experiment reruns only the Progressive GAN; `ablation` finds it and the report shows it
+    out = sh([sys.executable, "-m", "dvc", "exp", "run", "-S", "pggan.mbstd=false"], dest, env)
+    assert "train@pggan" in out and "train@vae" not in out.replace("'train@vae' didn't change", "")
+    sh([sys.executable, "-m", "stages", "ablation"], dest, env)
+    ablation = json.loads((dest / "metrics" / "pggan_ablation.json").read_text())
+    assert [r["changed"] for r in ablation["rows"]] == [{}, {"mbstd": False}], ablation
+    assert all(isinstance(r["metrics"]["fid"], float) for r in ablation["rows"])
+    assert "### Ablation of the paper's techniques" in (dest / "metrics" / "report.md").read_text()
     out = sh([sys.executable, "-m", "dvc", "exp", "run", "-S", "model.h=64"], dest, env)
     assert "train@vae" in out and "'prepare' didn't change" in out
     shown = json.loads(sh([sys.executable, "-m", "dvc", "exp", "show", "--json"], dest, env))

@@ -47,7 +47,8 @@ def rows(models: dict[str, dict]) -> dict[str, dict]:
             if isinstance(sub, dict) and "fid" in sub:
                 shared = {k: r[k] for k in ("elbo", "recon_mse", "latent_prior_gap", "interp_confident",
                                             "train_seconds", "images_seen", "parameters") if k in r}
-                out[f"{name} ({key.replace('_', ' ')})"] = {**sub, **shared}
+                label = f"{key}² phase" if key.isdigit() else key.replace("_", " ")  # pggan's per-resolution samplers
+                out[f"{name} ({label})"] = {**sub, **shared}
     return out
 
 
@@ -59,14 +60,44 @@ def grid_files(model: str, metrics: dict, available: list[str]) -> list[str]:
 
 
 def summarize(models: dict[str, dict], baseline: dict | None, classifier: dict | None,
-              theory: dict | None = None) -> dict:
+              theory: dict | None = None, ablation: dict | None = None) -> dict:
     """The content of ``summary.json``: every model's metrics, the baseline, the best model per column, theory."""
     best = {}
     for key, _, better in COLUMNS:
         vals = {m: r[key] for m, r in rows(models).items() if isinstance(r.get(key), (int, float))}
         if better and vals:
             best[key] = (min if better == "min" else max)(vals, key=vals.get)
-    return {"models": models, "baseline": baseline, "classifier": classifier, "best": best, "theory": theory}
+    return {"models": models, "baseline": baseline, "classifier": classifier, "best": best, "theory": theory,
+            "ablation": ablation}
+
+
+def pggan_section(pggan: dict, ablation: dict | None) -> list[str]:
+    """Progressive GAN: each growth segment with its images and wall time, the samples kept at the end of each
+    resolution scored like the final model, and the ablation of the paper's techniques when it was measured."""
+    lines = ["## Progressive GAN, phase by phase", "",
+             "| resolution | phase | steps | batch | images | seconds | FID ↓ | IS ↑ | classes |", "|---" * 9 + "|"]
+    phases = pggan.get("phases", [])
+    last = max((ph["resolution"] for ph in phases), default=None)
+    for ph in phases:
+        scores = {}
+        if ph["phase"] == "stable":  # the generator kept at the end of this resolution (the final one at the top)
+            scores = pggan if ph["resolution"] == last else pggan.get(str(ph["resolution"]), {})
+        lines.append(f"| {ph['resolution']}² | {ph['phase']} | {_fmt(ph['steps'])} | {ph['batch_size']} | "
+                     f"{_fmt(ph['images'])} | {_fmt(ph['seconds'])} | {_fmt(scores.get('fid'))} | "
+                     f"{_fmt(scores.get('is'))} | {_fmt(scores.get('classes_covered'))} |")
+    lines += ["", "Scores of a lower resolution are its samples upsampled (nearest) to the data size; its grid is "
+              "`pggan_<resolution>.png`, the final one `pggan.png`.", ""]
+    if ablation and ablation.get("rows"):
+        cols = ablation["metrics"]
+        lines += ["### Ablation of the paper's techniques", "",
+                  f"Experiments that differ from the baseline only in `{'`, `'.join(ablation['switches'])}` "
+                  f"(collected by `genlab ablation` from `dvc exp show`, same schedule and seed):", "",
+                  "| experiment | changed | " + " | ".join(cols) + " |", "|---" * (len(cols) + 2) + "|"]
+        for r in ablation["rows"]:
+            changed = ", ".join(f"{k}={v}" for k, v in r["changed"].items()) or "(baseline)"
+            lines.append(f"| {r['name']} | {changed} | " + " | ".join(_fmt(r["metrics"].get(c)) for c in cols) + " |")
+        lines.append("")
+    return lines
 
 
 def theory_section(theory: dict) -> list[str]:
@@ -118,6 +149,8 @@ def markdown(summary: dict, grids: dict[str, list[str]]) -> str:
     lines += comparisons(summary["models"], baseline or {})
     for name, files in grids.items():
         lines += [f"## {name}", ""] + [f"![{name} {f}](grids/{f})" for f in files] + [""]
+    if "pggan" in summary["models"]:
+        lines += pggan_section(summary["models"]["pggan"], summary.get("ablation"))
     if summary.get("theory"):
         lines += theory_section(summary["theory"])
     return "\n".join(lines)

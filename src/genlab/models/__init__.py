@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from genlab.models.aae import AAE, AAEConfig
 from genlab.models.ae import AE, AEConfig
 from genlab.models.gan import GAN, GANConfig
+from genlab.models.pggan import PGGAN, PGGANConfig
 from genlab.models.vae import VAE, VAEConfig
 from genlab.models.vaegan import VAEGAN, VAEGANConfig
 
@@ -23,4 +24,5 @@ MODELS: dict[str, ModelEntry] = {
     "ae": ModelEntry(AEConfig, AE),
     "aae": ModelEntry(AAEConfig, AAE),
     "vaegan": ModelEntry(VAEGANConfig, VAEGAN),
+    "pggan": ModelEntry(PGGANConfig, PGGAN),
 }

@@ -1,0 +1,201 @@
+"""Progressive GAN (Karras et al. 2018, "Progressive Growing of GANs for Improved Quality, Stability, and
+Variation").
+
+G and D grow together from 4×4 to the data's resolution (:mod:`genlab.nn.progressive`), following
+:class:`~genlab.training.growth.GrowthSchedule`: every new level fades in (α from 0 to 1), then
+stabilizes. Real images are shown at the current resolution (2×2 average pooling from the data) and,
+during a fade, blended exactly as G's output is: (1 - α) · upsample(downsample(x)) + α · x.
+
+The paper's techniques, each a switch for ablations: minibatch standard deviation in D
+(``pggan.mbstd``), equalized learning rate (``pggan.equalized_lr``), pixelwise feature normalization
+in G (``pggan.pixel_norm``) and the fade-in itself (``pggan.fade_in``; off: new blocks enter at
+α = 1). Loss: WGAN-GP with the ε-drift term ε·E[D(x)²] (section A.1: λ = 10, ε = 0.001), or the
+non-saturating loss; Adam with β1 = 0, β2 = 0.99, lr 0.001, its state reset whenever a level is
+added (as in the paper's code), and an EMA of G's weights for sampling. Its half-life is set in images
+(``pggan.ema_kimg``, as StyleGAN's code does): the paper's 0.999 per step spans ~11k images, longer
+than a whole phase of the short CPU schedule, so the average would still hold the fresh blocks'
+random initial weights when the phase ends. At the end of
+each level the EMA generator is frozen into ``phase_generators`` so every phase is evaluated.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from genlab.config import ConfigError, param
+from genlab.models.base import GenerativeModel, step
+from genlab.nn.adversarial import discriminator_loss, generator_loss, gradient_penalty
+from genlab.nn.ema import ema_copy, ema_update
+from genlab.nn.progressive import (ProgressiveDiscriminator, ProgressiveGenerator, downsample, fade,
+                                   level_resolution, num_levels, upsample)
+from genlab.training.growth import GrowthSchedule
+
+LOSSES = {"wgan-gp": "wasserstein", "non-saturating": "non-saturating"}
+
+
+@dataclass(frozen=True)
+class PGGANConfig:
+    z: int = param(128, "latent size (the paper: 512)", positive=True)
+    fmap_base: int = param(512, "feature maps at level r: min(fmap_base / r, fmap_max) (the paper: 8192)",
+                           positive=True)
+    fmap_max: int = param(32, "cap on feature maps per layer (the paper: 512)", positive=True)
+    kimg_fade: float = param(6.0, "thousands of images over which each new level fades in (the paper: 600)",
+                             positive=True)
+    kimg_stable: float = param(6.0, "thousands of images of stabilization per level (the paper: 600)",
+                               positive=True)
+    batch_sizes: tuple[int, ...] = param((16,), "batch size per level from 4x4 up; the last repeats "
+                                         "(the paper: 16 up to 128x128)", positive=True)
+    loss: Literal["wgan-gp", "non-saturating"] = param("wgan-gp", "the paper's WGAN-GP, or non-saturating")
+    gp_weight: float = param(10.0, "gradient penalty weight λ (0 = off; also applies to non-saturating)", min=0.0)
+    drift: float = param(1.0e-3, "ε of the drift term ε·E[D(x)²] keeping the critic near 0 (wgan-gp)", min=0.0)
+    lr: float = param(1.0e-3, "Adam lr of G and D", positive=True)
+    beta1: float = param(0.0, "Adam beta1 (the paper: 0)", min=0.0, max=1.0)
+    beta2: float = param(0.99, "Adam beta2 (the paper: 0.99)", min=0.0, max=1.0)
+    ema_kimg: float = param(1.0, "half-life in thousands of images of the EMA of G's weights used for sampling "
+                            "(0 = off; the paper's 0.999 per step at batch 16 is ~11)", min=0.0)
+    mbstd: bool = param(True, "minibatch standard deviation map in D's last block")
+    mbstd_group: int = param(4, "group size of the minibatch standard deviation", positive=True)
+    equalized_lr: bool = param(True, "equalized learning rate (N(0,1) weights scaled by the He constant at run time)")
+    pixel_norm: bool = param(True, "pixelwise feature vector normalization after every conv of G")
+    fade_in: bool = param(True, "fade new levels in (false: they enter at α = 1)")
+
+    def check(self, prefix: str) -> None:
+        if self.mbstd and any(b % self.mbstd_group for b in self.batch_sizes):
+            raise ConfigError(f"{prefix}.batch_sizes: {list(self.batch_sizes)} must be multiples of "
+                              f"{prefix}.mbstd_group ({self.mbstd_group}) when {prefix}.mbstd is true")
+
+
+class PGGAN(GenerativeModel):
+    """Progressively grown G and D with the growth schedule; ``train.steps`` caps (and shrinks) the schedule."""
+
+    def __init__(self, cfg: PGGANConfig, model, train, shape, num_classes):
+        super().__init__(cfg, model, train, shape, num_classes)
+        channels, resolution = shape[0], shape[1]
+        if shape[1] != shape[2]:
+            raise ConfigError(f"pggan: needs square images, got {shape[1]}x{shape[2]}; set data.resolution")
+        # Growing doubles from 4x4: a side that is not a power of two (MNIST's 28) is padded with black to
+        # the next one (32) for training, and samples are cropped back to the data's size.
+        self.grow_resolution = max(4, 1 << (resolution - 1).bit_length())
+        self.pad = self.grow_resolution - resolution
+        self.levels = num_levels(self.grow_resolution)
+        self.generator = ProgressiveGenerator(cfg.z, channels, self.levels, cfg.fmap_base, cfg.fmap_max,
+                                              cfg.equalized_lr, cfg.pixel_norm)
+        self.discriminator = ProgressiveDiscriminator(channels, self.levels, cfg.fmap_base, cfg.fmap_max,
+                                                      cfg.equalized_lr, cfg.mbstd, cfg.mbstd_group)
+        self.generator_ema = ema_copy(self.generator) if cfg.ema_kimg > 0 else None
+        # The EMA generator frozen at the end of every level but the last (the last is generator_ema itself).
+        self.phase_generators = nn.ModuleList([ema_copy(self.generator) for _ in range(self.levels - 1)])
+        self.schedule = GrowthSchedule(self.levels, cfg.kimg_fade, cfg.kimg_stable, cfg.batch_sizes, train.steps,
+                                       cfg.fade_in)
+        betas = (cfg.beta1, cfg.beta2)
+        self.optimizers = {"g": self.adam(self.generator.parameters(), cfg.lr, betas),
+                           "d": self.adam(self.discriminator.parameters(), cfg.lr, betas)}
+        self.level, self.alpha = 0, 1.0
+
+    # ------------------------------------------------------------------ schedule
+    @property
+    def total_steps(self) -> int:
+        return self.schedule.total_steps
+
+    def schedule_key(self):
+        return self.schedule.describe()
+
+    def begin_step(self, step_index, batches):
+        seg = self.schedule.segment(step_index)
+        if seg.level > 0 and step_index == self.schedule.level_start(seg.level):
+            self._grow(seg.level)
+        self.level, self.alpha = seg.level, self.schedule.alpha(step_index)
+        return batches.span(self.schedule.images_before(step_index), seg.batch_size)
+
+    @torch.no_grad()
+    def _grow(self, level: int) -> None:
+        """Entering ``level``: keep the previous level's sampler, reset Adam's moments (the paper's code)."""
+        self.phase_generators[level - 1].load_state_dict(self._sampling_generator().state_dict())
+        for opt in self.optimizers.values():
+            opt.state.clear()
+
+    def progress_state(self):
+        return {"resolution": float(level_resolution(self.level)), "alpha": float(self.alpha)}
+
+    def run_summary(self, history):
+        """Steps, images and wall time of every segment; times from the logged ``train_seconds`` (to the
+        nearest logged step)."""
+        def clock(step: int) -> float | None:  # train_seconds at the first logged step >= step
+            return 0.0 if step == 0 else next((r.get("train_seconds") for r in history if r["step"] >= step), None)
+
+        phases = []
+        for seg in self.schedule.describe():
+            t0, t1 = clock(seg["start"]), clock(seg["start"] + seg["steps"])
+            phases.append({**seg, "seconds": None if t0 is None or t1 is None else round(t1 - t0, 1)})
+        return {"phases": phases}
+
+    # ------------------------------------------------------------------ training
+    def real_at_level(self, x: torch.Tensor) -> torch.Tensor:
+        """Data images in [-1, 1] at the current resolution, blended across a fade exactly like G's output."""
+        if self.pad:
+            a = self.pad // 2
+            x = F.pad(x, (a, self.pad - a, a, self.pad - a))
+        real = downsample(x * 2 - 1, x.shape[-1] // level_resolution(self.level))
+        if self.level > 0 and self.alpha < 1.0:
+            real = fade(upsample(downsample(real)), real, self.alpha)
+        return real
+
+    def train_step(self, x, y):
+        level, alpha, cfg = self.level, self.alpha, self.cfg
+        kind = LOSSES[cfg.loss]
+        real = self.real_at_level(x)
+        n = real.shape[0]
+        g, d = self.generator, self.discriminator
+        critic = lambda images: d(images, level, alpha)  # noqa: E731
+        with torch.no_grad():
+            fake = g(torch.randn(n, g.z, device=x.device), level, alpha)
+        d_real, d_fake = critic(real), critic(fake)
+        loss_d = discriminator_loss(d_real, d_fake, kind)
+        out = {"loss_d": loss_d.detach()}
+        if cfg.gp_weight > 0:
+            gp = gradient_penalty(critic, real, fake)
+            loss_d = loss_d + cfg.gp_weight * gp
+            out["gradient_penalty"] = gp.detach()
+        if cfg.loss == "wgan-gp" and cfg.drift > 0:
+            loss_d = loss_d + cfg.drift * d_real.pow(2).mean()
+        step(self.optimizers["d"], loss_d)
+        d.requires_grad_(False)  # G's update needs gradients through D, not of D's weights
+        loss_g = generator_loss(critic(g(torch.randn(n, g.z, device=x.device), level, alpha)), kind)
+        step(self.optimizers["g"], loss_g)
+        d.requires_grad_(True)
+        if self.generator_ema is not None:  # decay per step from the half-life in images: 0.5 ** (n / half-life)
+            ema_update(self.generator_ema, g, 0.5 ** (n / (cfg.ema_kimg * 1000)))
+        out.update({"loss_g": loss_g.detach(), "d_real": d_real.detach().mean(), "d_fake": d_fake.detach().mean()})
+        return out
+
+    # ------------------------------------------------------------------ sampling
+    def _sampling_generator(self) -> ProgressiveGenerator:
+        return self.generator_ema if self.generator_ema is not None else self.generator
+
+    @torch.no_grad()
+    def sample_level(self, gen: ProgressiveGenerator, level: int, n: int,
+                     generator: torch.Generator | None = None) -> torch.Tensor:
+        """``n`` images in [0, 1] from ``gen`` at ``level`` (α = 1), nearest-upsampled to the training resolution
+        and cropped to the data's."""
+        z = torch.randn(n, gen.z, generator=generator, device=self.device)
+        img = ((gen(z, level) + 1) / 2).clamp(0, 1)
+        img = F.interpolate(img, size=(self.grow_resolution,) * 2, mode="nearest")
+        a, side = self.pad // 2, self.shape[1]
+        return img[..., a:a + side, a:a + side]
+
+    @torch.no_grad()
+    def sample(self, n, generator=None):
+        return self.sample_level(self._sampling_generator(), self.levels - 1, n, generator)
+
+    def samplers(self):
+        """The final generator first, then the one frozen at the end of each lower level (named by resolution)."""
+        out = {"prior": self.sample}
+        for level, gen in enumerate(self.phase_generators):
+            out[str(level_resolution(level))] = (
+                lambda n, generator=None, gen=gen, level=level: self.sample_level(gen, level, n, generator))
+        return out

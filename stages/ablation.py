@@ -1,0 +1,39 @@
+"""``ablation``: tabulate DVC experiments that switch a model's techniques on or off, and re-render the report."""
+
+from pathlib import Path
+
+import typer
+
+from genlab.ablation import SWITCHES
+from stages.common import METRICS, ParamsOption, log, stage
+
+HELP = f"""Collect the ablation of MODEL ({" | ".join(SWITCHES)}) from this repository's DVC experiments:
+the baseline commit and every experiment whose params differ from it only in the model's switches
+(pggan: {", ".join(SWITCHES["pggan"])}), e.g. after
+
+    dvc exp run -S pggan.mbstd=false
+
+Writes {METRICS}/MODEL_ablation.json and re-renders {METRICS}/report.md, which shows the table.
+Not a pipeline stage: it reads experiments, which a stage of the pipeline cannot see. Commit the
+JSON so that the report on main keeps the table."""
+
+
+@stage
+def run(model: str = typer.Option("pggan", help=f"model whose switches are ablated: {' | '.join(SWITCHES)}"),
+        params: Path = ParamsOption) -> None:
+    from dvc.api import exp_show
+
+    from genlab.ablation import collect
+    from genlab.errors import DataError
+    from genlab.io import write_json
+    from stages import report
+
+    if model not in SWITCHES:
+        raise DataError(f"--model {model}: no ablation switches known; choose one of {', '.join(SWITCHES)}")
+    try:
+        table = collect(exp_show(), model)
+    except ValueError as exc:
+        raise DataError(str(exc)) from None
+    write_json(METRICS / f"{model}_ablation.json", table)
+    log.info("%s ablation: %d experiment(s) besides the baseline", model, len(table["rows"]) - 1)
+    report.run(params)
