@@ -5,7 +5,7 @@ from pathlib import Path
 import typer
 
 from genlab.ablation import SWITCHES
-from stages.common import METRICS, ParamsOption, log, stage
+from stages.common import METRICS, ParamsOption, log, params_for, stage
 
 HELP = f"""Collect the ablation of MODEL ({" | ".join(SWITCHES)}) from this repository's DVC experiments:
 the baseline commit and every experiment whose params differ from it only in the model's switches
@@ -21,6 +21,7 @@ JSON so that the report on main keeps the table."""
 @stage
 def run(model: str = typer.Option("pggan", help=f"model whose switches are ablated: {' | '.join(SWITCHES)}"),
         params: Path = ParamsOption) -> None:
+    params_for(params)  # a bad params file fails here, before DVC is asked anything
     from dvc.api import exp_show
 
     from genlab.ablation import collect
@@ -30,8 +31,10 @@ def run(model: str = typer.Option("pggan", help=f"model whose switches are ablat
 
     if model not in SWITCHES:
         raise DataError(f"--model {model}: no ablation switches known; choose one of {', '.join(SWITCHES)}")
+    import yaml
+
     try:
-        table = collect(exp_show(), model)
+        table = collect(exp_show(), yaml.safe_load(params.read_text()), model)
     except ValueError as exc:
         raise DataError(str(exc)) from None
     write_json(METRICS / f"{model}_ablation.json", table)

@@ -184,22 +184,27 @@ def test_mnist_28_is_grown_at_32_and_cropped_back():
 def test_ablation_keeps_only_experiments_that_change_switches():
     from genlab.ablation import collect
 
-    base = {"Experiment": None, "rev": "abc123", "typ": "baseline", "pggan.mbstd": True, "pggan.fade_in": True,
-            "model.h": 768, "metrics/pggan.json:fid": 40.0, "metrics/vae.json:fid": 30.0, "classes_covered": 10}
+    # the shape of dvc.api.exp_show() rows: booleans as strings, the workspace row typed "baseline" too
+    base = {"Experiment": None, "rev": "main", "typ": "baseline", "pggan.mbstd": "True", "pggan.fade_in": "True",
+            "model.h": 768.0, "metrics/pggan.json:fid": 40.0, "metrics/vae.json:fid": 30.0, "classes_covered": 10}
     rows = [
-        {"Experiment": None, "rev": "workspace", "typ": "workspace", **{k: v for k, v in base.items() if k != "typ"}},
+        {**base, "rev": "workspace", "metrics/pggan.json:fid": 99.0},
         base,
-        {**base, "Experiment": "no-mbstd", "rev": "e1", "typ": "branch_commit", "pggan.mbstd": False,
+        {**base, "Experiment": "running", "rev": "workspace", "typ": "branch_commit", "pggan.fade_in": "False"},
+        {**base, "Experiment": "no-mbstd", "rev": "e1", "typ": "branch_base", "pggan.mbstd": "False",
          "metrics/pggan.json:fid": 55.0},
-        {**base, "Experiment": "wider", "rev": "e2", "typ": "branch_commit", "pggan.mbstd": False, "model.h": 64},
+        {**base, "Experiment": "wider", "rev": "e2", "typ": "branch_base", "pggan.mbstd": "False", "model.h": 64.0},
         {**base, "Experiment": "same", "rev": "e3", "typ": "branch_base"},
     ]
-    table = collect(rows, "pggan")
+    base["4.fid"] = 300.0  # a nested metric column: looks like a param, is not one
+    rows[-1]["4.fid"] = 310.0
+    params = {"pggan": {"mbstd": True, "fade_in": True}, "model": {"h": 768}}
+    table = collect(rows, params, "pggan")
     assert [r["name"] for r in table["rows"]] == ["baseline", "no-mbstd"]
     assert table["rows"][1]["changed"] == {"mbstd": False}
     assert table["rows"][0]["metrics"]["fid"] == 40.0 and table["rows"][1]["metrics"]["fid"] == 55.0
     with pytest.raises(ValueError, match="no baseline"):
-        collect(rows[:1], "pggan")
+        collect(rows[:1], params, "pggan")  # the workspace alone
 
 
 def test_a_kill_mid_fade_resumes_at_the_same_alpha_and_ends_at_the_same_weights(prepared_small, tmp_path):
