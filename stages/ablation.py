@@ -20,6 +20,8 @@ JSON so that the report on main keeps the table."""
 
 @stage
 def run(model: str = typer.Option("pggan", help=f"model whose switches are ablated: {' | '.join(SWITCHES)}"),
+        commits: int = typer.Option(1, min=1, help="also read experiments based on the previous commits (first "
+                                                   "parents); compared with HEAD's params and metrics"),
         params: Path = ParamsOption) -> None:
     params_for(params)  # a bad params file fails here, before DVC is asked anything
     from dvc.api import exp_show
@@ -34,7 +36,7 @@ def run(model: str = typer.Option("pggan", help=f"model whose switches are ablat
     import yaml
 
     try:
-        table = collect(exp_show(), yaml.safe_load(params.read_text()), model)
+        table = collect(exp_show(num=commits), yaml.safe_load(params.read_text()), model)
     except ValueError as exc:
         raise DataError(str(exc)) from None
     write_json(METRICS / f"{model}_ablation.json", table)

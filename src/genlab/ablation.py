@@ -54,7 +54,7 @@ def collect(rows: list[dict], params: dict, model: str = "pggan") -> dict:
     ``params`` is the params.yaml mapping (it tells param columns from metric columns)."""
     keys = param_keys(params)
     switches = SWITCHES[model]
-    baseline = next((r for r in rows if r.get("typ") == "baseline" and _finished(r)), None)
+    baseline = next((r for r in rows if r.get("typ") == "baseline" and _finished(r)), None)  # HEAD comes first
     if baseline is None:
         raise ValueError("no baseline commit in the experiments; commit first, then `dvc exp run -S ...`")
     base_params = _params(baseline, keys)
