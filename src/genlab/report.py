@@ -61,10 +61,12 @@ def grid_files(model: str, metrics: dict, available: list[str]) -> list[str]:
 
 def summarize(models: dict[str, dict], baseline: dict | None, classifier: dict | None,
               theory: dict | None = None, ablation: dict | None = None) -> dict:
-    """The content of ``summary.json``: every model's metrics, the baseline, the best model per column, theory."""
+    """The content of ``summary.json``: every model's metrics, the baseline, the best model per column, theory.
+    Intermediate Progressive GAN phases are shown but not ranked (blocky 4x4 samples are 'precise')."""
     best = {}
     for key, _, better in COLUMNS:
-        vals = {m: r[key] for m, r in rows(models).items() if isinstance(r.get(key), (int, float))}
+        vals = {m: r[key] for m, r in rows(models).items()
+                if isinstance(r.get(key), (int, float)) and not m.endswith("phase)")}
         if better and vals:
             best[key] = (min if better == "min" else max)(vals, key=vals.get)
     return {"models": models, "baseline": baseline, "classifier": classifier, "best": best, "theory": theory,
