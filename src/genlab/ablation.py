@@ -11,7 +11,6 @@ from typing import Any
 
 SWITCHES = {"pggan": ("mbstd", "equalized_lr", "pixel_norm", "fade_in")}
 METRICS = ("fid", "is", "classes_covered", "class_kl", "precision", "recall", "train_seconds")
-ROW_KEYS = {"Experiment", "rev", "typ", "Created", "parent", "State", "Executor"}
 
 
 def _value(row: dict, path: str, name: str) -> Any:
