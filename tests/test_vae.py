@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from genlab.config import ModelConfig, TrainConfig
+from genlab.config import EvalConfig, ModelConfig, TrainConfig
 from genlab.models.vae import VAE, VAEConfig, gaussian_kl, reparameterize
 
 
@@ -75,5 +75,5 @@ def test_elbo_improves_on_a_fixed_batch(likelihood):
 def test_evaluate_reports_elbo_and_mse():
     vae = make_vae()
     x = torch.rand(10, 1, 28, 28)
-    m = vae.evaluate(x, torch.zeros(10, dtype=torch.long), torch.Generator().manual_seed(0))
+    m = vae.evaluate(x, torch.zeros(10, dtype=torch.long), torch.Generator().manual_seed(0), EvalConfig())
     assert set(m) == {"elbo", "recon_mse"} and m["elbo"] < 0 and 0 < m["recon_mse"] < 1

@@ -80,6 +80,10 @@ def evaluate_model(model: GenerativeModel, test_images: torch.Tensor, test_label
     device, k = model.device, cfg.grid
     clf = load_classifier(classifier_path, device)
     metrics: dict = {}
+    test_unit, test_labels = to_unit(test_images.to(device)), test_labels.to(device)
+    model.condition_on(test_unit, test_labels)
+    if model.conditioned_on():
+        metrics["conditioned_on"] = model.conditioned_on()
     for i, (sampler_name, sampler) in enumerate(model.samplers().items()):
         fake = generate(sampler, cfg.n_samples, cfg.batch_size, seed, device)
         scores = _score(fake, test_images, classifier_path, clf, cfg, device, num_classes)
@@ -90,8 +94,13 @@ def evaluate_model(model: GenerativeModel, test_images: torch.Tensor, test_label
             metrics[sampler_name] = scores
             save_grid(to_unit(fake[: k * k]), grid_dir / f"{name}_{sampler_name}.png", nrow=k)
     g = torch.Generator(device=device).manual_seed(seed + 1)
-    metrics.update(model.evaluate(to_unit(test_images.to(device)), test_labels.to(device), g))
-    originals = to_unit(test_images[: k * k // 2].to(device))
+    metrics.update(model.evaluate(test_unit, test_labels, g, cfg))
+    g = torch.Generator(device=device).manual_seed(seed + 3)
+    for key, (images, wanted) in model.labelled_samples(cfg.n_samples, g).items():
+        metrics[f"{key}_accuracy"] = float((predict(clf, to_uint8(images)).argmax(1) == wanted.cpu()).float().mean())
+    for key, (images, nrow) in model.figures(test_unit, test_labels, g, k).items():
+        save_grid(images, grid_dir / f"{name}_{key}.png", nrow=nrow)
+    originals = test_unit[: k * k // 2]
     recon = model.reconstruct(originals)
     if recon is not None:
         save_grid(interleave_rows(originals, recon, k), grid_dir / f"{name}_recon.png", nrow=k)

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from genlab.models.aae import AAE, AAEConfig
 from genlab.models.ae import AE, AEConfig
+from genlab.models.cvae import CVAE, CVAEConfig
 from genlab.models.gan import GAN, GANConfig
 from genlab.models.pggan import PGGAN, PGGANConfig
 from genlab.models.vae import VAE, VAEConfig
@@ -25,4 +26,5 @@ MODELS: dict[str, ModelEntry] = {
     "aae": ModelEntry(AAEConfig, AAE),
     "vaegan": ModelEntry(VAEGANConfig, VAEGAN),
     "pggan": ModelEntry(PGGANConfig, PGGAN),
+    "cvae": ModelEntry(CVAEConfig, CVAE),
 }

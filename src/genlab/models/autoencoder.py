@@ -53,7 +53,7 @@ class Autoencoder(GenerativeModel):
         return self.decode_mean(path.flatten(0, 1))
 
     @torch.no_grad()
-    def evaluate(self, images, labels, generator):
+    def evaluate(self, images, labels, generator, cfg):
         """Pixel MSE of reconstructions from the code, on the test split."""
         mse = sum(float((self.reconstruct(x) - x).pow(2).flatten(1).mean(1).sum()) for x in images.split(500))
         return {"recon_mse": mse / len(images)}

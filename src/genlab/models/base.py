@@ -11,7 +11,7 @@ from typing import Callable
 import torch
 from torch import nn
 
-from genlab.config import ModelConfig, TrainConfig
+from genlab.config import EvalConfig, ModelConfig, TrainConfig
 from genlab.nn.stacks import Shape
 
 
@@ -71,8 +71,29 @@ class GenerativeModel(nn.Module):
         """Hook run once after the last step with the uint8 training images (e.g. fit a sampler). Default: none."""
 
     @torch.no_grad()
-    def evaluate(self, images: torch.Tensor, labels: torch.Tensor, generator: torch.Generator) -> dict[str, float]:
+    def evaluate(self, images: torch.Tensor, labels: torch.Tensor, generator: torch.Generator,
+                 cfg: EvalConfig) -> dict[str, float]:
         """Model-specific test metrics (e.g. ELBO); images in [0, 1]. Default: none."""
+        return {}
+
+    # ---------------------------------------------------------------- conditional models
+    def condition_on(self, images: torch.Tensor, labels: torch.Tensor) -> None:
+        """Give a conditional model the images its samplers draw conditions from (the test split). Default: unused."""
+
+    def conditioned_on(self) -> str | None:
+        """What the samples are conditioned on, for the report (None: unconditional samples)."""
+        return None
+
+    @torch.no_grad()
+    def labelled_samples(self, n: int, generator: torch.Generator | None = None) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
+        """Named sets of (generated images in [0, 1], the class each should show), for conditional models; the
+        domain classifier's accuracy on each becomes the metric ``<name>_accuracy``. Default: none."""
+        return {}
+
+    @torch.no_grad()
+    def figures(self, images: torch.Tensor, labels: torch.Tensor, generator: torch.Generator,
+                k: int) -> dict[str, tuple[torch.Tensor, int]]:
+        """Extra grids, name -> (images in [0, 1], images per row), saved as ``<model>_<name>.png``. Default: none."""
         return {}
 
     @torch.no_grad()

@@ -48,13 +48,17 @@ def gaussian_kl(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
     return 0.5 * (mu.pow(2) + logvar.exp() - 1.0 - logvar).sum(dim=1)
 
 
-def log_likelihood(x: torch.Tensor, out: torch.Tensor, kind: str, sigma: float) -> torch.Tensor:
-    """log p(x|z) per image, summed over pixels; ``out`` is the decoder output (logits / pre-sigmoid mean)."""
+def log_likelihood(x: torch.Tensor, out: torch.Tensor, kind: str, sigma: float,
+                   mask: torch.Tensor | None = None) -> torch.Tensor:
+    """log p(x|z) per image, summed over pixels (those where ``mask`` is 1, if given: a conditional model's
+    missing part); ``out`` is the decoder output (logits / pre-sigmoid mean)."""
     if kind == "bernoulli":
-        return -F.binary_cross_entropy_with_logits(out, x, reduction="none").flatten(1).sum(1)
-    mean = torch.sigmoid(out)
-    d = x[0].numel()
-    return -((x - mean).pow(2).flatten(1).sum(1) / (2 * sigma**2) + 0.5 * d * math.log(2 * math.pi * sigma**2))
+        per_pixel = -F.binary_cross_entropy_with_logits(out, x.expand_as(out), reduction="none")
+    else:
+        per_pixel = -(x - torch.sigmoid(out)).pow(2) / (2 * sigma**2) - 0.5 * math.log(2 * math.pi * sigma**2)
+    if mask is not None:
+        per_pixel = per_pixel * mask
+    return per_pixel.flatten(-3).sum(-1)
 
 
 class VAE(Autoencoder):
@@ -86,7 +90,7 @@ class VAE(Autoencoder):
         return {"loss": loss.detach(), "rec": -rec.detach().mean(), "kl": kl.detach().mean()}
 
     @torch.no_grad()
-    def evaluate(self, images, labels, generator):
+    def evaluate(self, images, labels, generator, cfg):
         """Test ELBO (nats per image, beta = 1, one z sample) and pixel MSE of reconstructions from mu."""
         elbo = sum(float((rec - kl).sum()) for rec, kl in (self.elbo_terms(x, generator) for x in images.split(500)))
-        return {"elbo": elbo / len(images), **super().evaluate(images, labels, generator)}
+        return {"elbo": elbo / len(images), **super().evaluate(images, labels, generator, cfg)}

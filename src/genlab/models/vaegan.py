@@ -102,6 +102,6 @@ class VAEGAN(VAE):
         return {k: v.detach() for k, v in loss.items()}
 
     @torch.no_grad()
-    def evaluate(self, images, labels, generator):
+    def evaluate(self, images, labels, generator, cfg):
         """Pixel MSE of reconstructions from the posterior mean (no pixel ELBO: the decoder has no pixel likelihood)."""
-        return Autoencoder.evaluate(self, images, labels, generator)
+        return Autoencoder.evaluate(self, images, labels, generator, cfg)
