@@ -4,7 +4,7 @@ import re
 
 import typer
 
-from stages import ablation, baseline, classifier, evaluate, prepare, report, theory, train
+from stages import ablation, baseline, classifier, estimators, evaluate, prepare, report, theory, train
 
 app = typer.Typer(
     help="genlab: train, measure and compare deep generative models. Each command is one stage of "
@@ -12,7 +12,7 @@ app = typer.Typer(
     no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
 
 for module, name in [(prepare, "prepare"), (classifier, "classifier"), (train, "train"),
-                     (evaluate, "evaluate"), (baseline, "baseline"), (theory, "theory"), (report, "report"),
+                     (evaluate, "evaluate"), (baseline, "baseline"), (theory, "theory"), (estimators, "estimators"), (report, "report"),
                      (ablation, "ablation")]:
     # Join hard-wrapped lines inside paragraphs; blank lines still separate paragraphs.
     app.command(name, help=re.sub(r"(?<!\n)\n(?!\n)", " ", module.HELP))(module.run)

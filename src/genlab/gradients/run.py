@@ -1,0 +1,39 @@
+"""Run the estimator study on a trained VAE and on the same VAE rebuilt at its initial weights."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+
+from genlab.config import EstimatorsConfig, ModelConfig, TrainConfig, as_dict, parse_section
+from genlab.data.prepare import load_split
+from genlab.data.tensors import to_unit
+from genlab.gradients.plots import plot_variance
+from genlab.gradients.study import study
+from genlab.io import load_torch
+from genlab.models.vae import VAE, VAEConfig
+from genlab.training import device as devices
+from genlab.training.seed import seed_everything
+
+
+def run_study(model_path: Path, prepared: Path, cfg: EstimatorsConfig, seed: int, device: str, figure: Path) -> dict:
+    """{"init": ..., "trained": ..., settings}: the study at both checkpoints on the first ``cfg.images`` test images."""
+    dev = devices.select_device(device)
+    devices.configure(dev)
+    ck = load_torch(model_path)
+    args = (parse_section(VAEConfig, ck["cfg"], "vae"), parse_section(ModelConfig, ck["model"], "model"),
+            parse_section(TrainConfig, ck["train"], "train"), tuple(ck["shape"]), ck["num_classes"])
+    seed_everything(seed)
+    init = VAE(*args).to(dev).eval()  # the weights training started from (same seed, same construction)
+    trained = VAE(*args)
+    trained.load_state_dict(ck["weights"])
+    trained = trained.to(dev).eval()
+    images = to_unit(load_split(prepared, "test")[0][: cfg.images]).to(dev)
+    out: dict = {}
+    for phase, vae in (("init", init), ("trained", trained)):
+        g = torch.Generator(device=dev).manual_seed(seed + 11)
+        out[phase] = study(vae, images, cfg.n, cfg.reps, cfg.pilot, cfg.reference, g)
+    plot_variance(out, figure)
+    out["settings"] = {**as_dict(cfg), "pool": cfg.reps * max(cfg.n), "vae": ck["cfg"], "model": ck["model"]}
+    return out
