@@ -12,9 +12,10 @@ from stages.common import CLASSIFIER, GRIDS, METRICS, MODELS_DIR, PREPARED, Para
 HELP = f"""Evaluate a trained MODEL ({" | ".join(MODELS)}): eval.n_samples samples scored against the test
 split with the domain classifier (torch-fidelity): fid, is, kid, precision, recall, class coverage,
 sharpness, plus the model's own metrics (VAE: test elbo; models with an encoder: recon_mse,
-latent_prior_gap, interp_confident). A model with several samplers (AE: N(0, I) and a fitted
-Gaussian; Progressive GAN: the final generator and the one kept at the end of each lower resolution) is
-scored once per sampler. Writes {METRICS}/MODEL.json, {GRIDS}/MODEL.png and, for
+latent_prior_gap, interp_confident; the conditional VAE: cond_elbo, ncll, completion MSEs and spread,
+and the classifier's accuracy on its conditional samples). A model with several samplers (AE: N(0, I) and a
+fitted Gaussian; Progressive GAN: the final generator and the one kept at the end of each lower resolution;
+cVAE: its completions and the regression baseline's) is scored once per sampler. Writes {METRICS}/MODEL.json, {GRIDS}/MODEL.png and, for
 models with an encoder, {GRIDS}/MODEL_recon.png, MODEL_interp.png (and MODEL_latent.png,
 MODEL_manifold.png with a 2-D latent).
 

@@ -49,7 +49,8 @@ def clone(tmp_path, mirror_cache):
     params["data"].update(limit=1000, root=str(mirror_cache.parent))
     params["train"].update(steps=20, log_every=5, checkpoint_every=10)
     params["classifier"].update(steps=30)
-    params["eval"].update(n_samples=200, kid_subset_size=100)
+    params["eval"].update(n_samples=200, kid_subset_size=100, is_samples=5, is_images=50)
+    params["estimators"].update(images=2, n=[1, 4], reps=5, pilot=16, reference=16)
     params["theory"].update(d_steps=20, mc_samples=2000, mixture_steps=20, mixture_samples=200)
     (dest / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
@@ -93,6 +94,19 @@ def test_smoke_dvc_repro(clone):
     for name in ("pggan.png", "pggan_4.png", "pggan_8.png", "pggan_16.png"):
         assert (dest / "metrics" / "grids" / name).stat().st_size > 0
     assert "## Progressive GAN, phase by phase" in report and "| pggan (16² phase) |" in report
+    cvae = json.loads((dest / "metrics" / "cvae.json").read_text())
+    for key in ("fid", "ncll", "ncll_regression", "completion_mse", "completion_mse_regression",
+                "completion_mse_best_of_8", "completion_accuracy", "completion_regression_accuracy"):
+        assert isinstance(cvae[key], float), key
+    assert cvae["is_images"] == 50 and "fid" in cvae["regression"] and cvae["steps"] == 20
+    for name in ("cvae.png", "cvae_completions.png", "cvae_regression.png", "estimators_variance.png"):
+        assert (dest / "metrics" / "grids" / name).stat().st_size > 0
+    est = json.loads((dest / "metrics" / "estimators.json").read_text())
+    for phase in ("init", "trained"):
+        assert set(est[phase]["var_score"]) == {"n1", "n4"} and est[phase]["var_score"]["n1"] > 0
+        assert 0 <= est[phase]["cv_reduction_predicted"] <= 1
+    assert "## Conditional VAE vs the deterministic baseline" in report and "| cvae † |" in report
+    assert "## Gradient estimators on the VAE's ELBO" in report
     # experiments: a swept param reruns what depends on it and shows up in exp show
     default_h = yaml.safe_load((dest / "params.yaml").read_text())["model"]["h"]
     sh(["git", "add", "-A"], dest, env)
@@ -100,7 +114,7 @@ def test_smoke_dvc_repro(clone):
     # an ablation experiment reruns only the Progressive GAN; `ablation` finds it and the report shows it
     out = sh([sys.executable, "-m", "dvc", "exp", "run", "-S", "pggan.mbstd=false"], dest, env)
     assert "Running stage 'train@pggan'" in out
-    assert not any(f"Running stage 'train@{m}'" in out for m in ("vae", "gan", "ae", "aae", "vaegan")), out
+    assert not any(f"Running stage 'train@{m}'" in out for m in ("vae", "gan", "ae", "aae", "vaegan", "cvae")), out
     sh([sys.executable, "-m", "stages", "ablation"], dest, env)
     ablation = json.loads((dest / "metrics" / "pggan_ablation.json").read_text())
     assert [r["changed"] for r in ablation["rows"]] == [{}, {"mbstd": False}], ablation

@@ -175,6 +175,9 @@ class EvalConfig:
     grid: int = param(8, "sample grid side (grid x grid images)", positive=True)
     gap_samples: int = param(2000, "test codes and prior draws compared by latent_prior_gap (MMD²)", min=2)
     interp_pairs: int = param(500, "test-image pairs whose decoded paths give interp_confident", positive=True)
+    is_samples: int = param(100, "S, importance samples per test image for the conditional log-likelihood (cvae ncll)",
+                            positive=True)
+    is_images: int = param(1000, "test images (the first ones) whose ncll is estimated", positive=True)
 
 
 @dataclass(frozen=True)
@@ -190,6 +193,15 @@ class TheoryConfig:
     lr: float = param(1.0e-3, "Adam lr of the toy runs (betas 0.5, 0.999)", positive=True)
 
 
+@dataclass(frozen=True)
+class EstimatorsConfig:
+    images: int = param(8, "test images in the minibatch whose ELBO gradient is estimated", positive=True)
+    n: tuple[int, ...] = param((1, 4, 16, 64), "samples per estimate (the variance is measured at each)", positive=True)
+    reps: int = param(200, "repeated estimates at the largest n (a pool of reps x max(n) draws per image)", min=2)
+    pilot: int = param(1024, "separate draws per image that estimate the control variate's a*", min=2)
+    reference: int = param(4096, "reparameterized draws per image for the reference gradient", positive=True)
+
+
 _DEVICE_HELP = "auto (cuda when present, else cpu) | cpu | cuda | cuda:N"
 
 
@@ -203,6 +215,7 @@ class Params:
     classifier: ClassifierConfig
     eval: EvalConfig
     theory: TheoryConfig
+    estimators: EstimatorsConfig
     models: dict[str, Any]  # model name -> its own config dataclass
 
     def model_config(self, name: str):
@@ -212,7 +225,8 @@ class Params:
 
 
 FIXED_SECTIONS = {"data": DataConfig, "model": ModelConfig, "train": TrainConfig,
-                  "classifier": ClassifierConfig, "eval": EvalConfig, "theory": TheoryConfig}
+                  "classifier": ClassifierConfig, "eval": EvalConfig, "theory": TheoryConfig,
+                  "estimators": EstimatorsConfig}
 
 
 def _check_device(value: Any) -> str:

@@ -34,7 +34,7 @@ def _fmt(v) -> str:
     return str(v)
 
 
-GRID_SUFFIXES = ("recon", "interp", "latent", "manifold")
+GRID_SUFFIXES = ("recon", "interp", "latent", "manifold", "completions", "classes")
 
 
 def rows(models: dict[str, dict]) -> dict[str, dict]:
@@ -46,7 +46,7 @@ def rows(models: dict[str, dict]) -> dict[str, dict]:
         for key, sub in r.items():
             if isinstance(sub, dict) and "fid" in sub:
                 shared = {k: r[k] for k in ("elbo", "recon_mse", "latent_prior_gap", "interp_confident",
-                                            "train_seconds", "images_seen", "parameters") if k in r}
+                                            "train_seconds", "images_seen", "parameters", "conditioned_on") if k in r}
                 label = f"{key}² phase" if key.isdigit() else key.replace("_", " ")  # pggan's per-resolution samplers
                 out[f"{name} ({label})"] = {**sub, **shared}
     return out
@@ -59,18 +59,23 @@ def grid_files(model: str, metrics: dict, available: list[str]) -> list[str]:
     return [f for f in wanted if f in available]
 
 
+def ranked(name: str, row: dict) -> bool:
+    """Rows that compete for the best value: not intermediate Progressive GAN phases (blocky 4x4 samples are
+    'precise'), not conditional samples (a completion's observed half is real data)."""
+    return not name.endswith("phase)") and "conditioned_on" not in row
+
+
 def summarize(models: dict[str, dict], baseline: dict | None, classifier: dict | None,
-              theory: dict | None = None, ablation: dict | None = None) -> dict:
-    """The content of ``summary.json``: every model's metrics, the baseline, the best model per column, theory.
-    Intermediate Progressive GAN phases are shown but not ranked (blocky 4x4 samples are 'precise')."""
+              theory: dict | None = None, ablation: dict | None = None, estimators: dict | None = None) -> dict:
+    """The content of ``summary.json``: every model's metrics, the baseline, the best model per ranked column,
+    theory, the Progressive GAN ablation and the gradient-estimator study."""
     best = {}
     for key, _, better in COLUMNS:
-        vals = {m: r[key] for m, r in rows(models).items()
-                if isinstance(r.get(key), (int, float)) and not m.endswith("phase)")}
+        vals = {m: r[key] for m, r in rows(models).items() if isinstance(r.get(key), (int, float)) and ranked(m, r)}
         if better and vals:
             best[key] = (min if better == "min" else max)(vals, key=vals.get)
     return {"models": models, "baseline": baseline, "classifier": classifier, "best": best, "theory": theory,
-            "ablation": ablation}
+            "ablation": ablation, "estimators": estimators}
 
 
 def pggan_section(pggan: dict, ablation: dict | None) -> list[str]:
@@ -100,6 +105,60 @@ def pggan_section(pggan: dict, ablation: dict | None) -> list[str]:
             lines.append(f"| {r['name']} | {changed} | " + " | ".join(_fmt(r["metrics"].get(c)) for c in cols) + " |")
         lines.append("")
     return lines
+
+
+def cvae_section(cvae: dict) -> list[str]:
+    """The conditional VAE against its deterministic baseline: likelihood, pixel error, spread, class accuracy."""
+    key = "cond" if cvae.get("condition") == "label" else "completion"
+    reg = cvae.get("regression", {})
+    lines = ["## Conditional VAE vs the deterministic baseline", "",
+             f"Condition `{cvae.get('condition')}`, recognition q(z | {'x1, x2' if cvae.get('recognition') == 'x1x2' else 'x1'}). "
+             f"`-log p(x2 | x1)` is importance-sampled with S = {_fmt(cvae.get('is_samples'))} on the first "
+             f"{_fmt(cvae.get('is_images'))} test images (nats per image, over x2's pixels); the baseline's is exact. "
+             "MSEs are per pixel of x2 on the whole test split; `best of 8` keeps the closest of 8 completions, "
+             "`spread` is the mean per-pixel std across them; accuracy is the domain classifier's on the generated "
+             "images against the requested (or the true) label.", "",
+             "| | -log p(x2 \\| x1) ↓ | MSE, 1 sample ↓ | MSE, best of 8 ↓ | spread | class accuracy ↑ | FID ↓ | recall ↑ |",
+             "|---|---|---|---|---|---|---|---|",
+             f"| cVAE | {_fmt(cvae.get('ncll'))} | {_fmt(cvae.get('completion_mse'))} | "
+             f"{_fmt(cvae.get('completion_mse_best_of_8'))} | {_fmt(cvae.get('completion_diversity'))} | "
+             f"{_fmt(cvae.get(f'{key}_accuracy'))} | {_fmt(cvae.get('fid'))} | {_fmt(cvae.get('recall'))} |"]
+    if reg:
+        lines.append(f"| regression (no z) | {_fmt(cvae.get('ncll_regression'))} | "
+                     f"{_fmt(cvae.get('completion_mse_regression'))} | – | 0 | {_fmt(cvae.get(f'{key}_regression_accuracy'))} | "
+                     f"{_fmt(reg.get('fid'))} | {_fmt(reg.get('recall'))} |")
+        multimodal = cvae["ncll"] < cvae["ncll_regression"] and cvae["completion_mse_best_of_8"] < cvae["completion_mse_regression"]
+        lines += ["", "The regression predicts one answer per x1 (the conditional mean: the lowest one-sample MSE); "
+                  "a model that captures several plausible answers shows it in the likelihood and the best of 8. "
+                  + ("Both favour the cVAE here: its completions are multi-modal."
+                     if multimodal else "Here they do not both favour the cVAE; see the numbers.")]
+    return lines + [""]
+
+
+def estimators_section(est: dict) -> list[str]:
+    """The gradient-estimator study (metrics/estimators.json): variances per n, bias, control-variate reduction."""
+    settings = est.get("settings", {})
+    lines = ["## Gradient estimators on the VAE's ELBO", "",
+             f"Gradient of E_q(z|x)[log p(x|z)] over every encoder weight, averaged over {settings.get('images')} test "
+             f"images; total variance of one estimate with n samples (a pool of {_fmt(settings.get('pool'))} draws per "
+             "image split into n-sample groups), its distance from a reference of "
+             f"{_fmt(settings.get('reference'))} reparameterized draws per image (bias) next to the distance sampling "
+             "noise alone explains, and the control variate's variance reduction, measured and predicted (corr²).", "",
+             "| checkpoint | estimator | " + " | ".join(f"var, n={k[1:]}" for k in est["trained"]["var_reparam"])
+             + " | slope | bias | noise |", "|---" * (5 + len(est["trained"]["var_reparam"])) + "|"]
+    names = {"reparam": "reparameterization", "score": "score function", "score_cv": "score function + CV"}
+    for phase in ("init", "trained"):
+        r = est[phase]
+        for e, label in names.items():
+            lines.append(f"| {phase} | {label} | " + " | ".join(_fmt(v) for v in r[f"var_{e}"].values())
+                         + f" | {r[f'var_slope_{e}']:.3f} | {_fmt(r[f'bias_{e}'])} | {_fmt(r[f'bias_{e}_noise'])} |")
+    lines += ["", "| checkpoint | ‖gradient‖ | CV variance ratio, measured | predicted 1 - corr² | reduction ± s.e. |",
+              "|---|---|---|---|---|"]
+    for phase in ("init", "trained"):
+        r = est[phase]
+        lines.append(f"| {phase} | {_fmt(r['grad_norm'])} | {_fmt(r['cv_variance_ratio'])} | "
+                     f"{_fmt(r['cv_variance_ratio_predicted'])} | {r['cv_reduction']:.6f} ± {r['cv_reduction_stderr']:.1e} |")
+    return lines + ["", "![variance vs n](grids/estimators_variance.png)", ""]
 
 
 def theory_section(theory: dict) -> list[str]:
@@ -133,7 +192,7 @@ def markdown(summary: dict, grids: dict[str, list[str]]) -> str:
     for name, row in models.items():
         cells = [f"**{_fmt(row.get(k))}**" if best.get(k) == name and len(models) > 1 else _fmt(row.get(k))
                  for k, _, _ in cols]
-        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+        lines.append(f"| {name}{' †' if 'conditioned_on' in row else ''} | " + " | ".join(cells) + " |")
     if baseline:
         lines.append("| *real data (train vs test)* | " + " | ".join(_fmt(baseline.get(k)) for k, _, _ in cols) + " |")
     n = next((r.get("n_samples") for r in models.values()), None) or (baseline or {}).get("n_samples")
@@ -148,11 +207,19 @@ def markdown(summary: dict, grids: dict[str, list[str]]) -> str:
               "codes of test images (posterior means for VAEs) and prior draws, and `interp. confident` the share "
               "of interior points of decoded straight latent paths between test pairs that the classifier labels "
               "with probability ≥ 0.9 (real-data row: pixel cross-fades of the same pairs).", ""]
+    conditional = {n: r["conditioned_on"] for n, r in models.items() if "conditioned_on" in r}
+    if conditional:
+        lines += ["† Conditional samples, not ranked: " + "; ".join(f"{n} given {c}" for n, c in conditional.items())
+                  + ". Their scores are not comparable with unconditional samples.", ""]
     lines += comparisons(summary["models"], baseline or {})
     for name, files in grids.items():
         lines += [f"## {name}", ""] + [f"![{name} {f}](grids/{f})" for f in files] + [""]
     if "pggan" in summary["models"]:
         lines += pggan_section(summary["models"]["pggan"], summary.get("ablation"))
+    if "cvae" in summary["models"]:
+        lines += cvae_section(summary["models"]["cvae"])
+    if summary.get("estimators"):
+        lines += estimators_section(summary["estimators"])
     if summary.get("theory"):
         lines += theory_section(summary["theory"])
     return "\n".join(lines)
