@@ -46,6 +46,22 @@ def test_report_marks_best_and_lists_every_model():
     assert "real data" in md and "![vae vae.png](grids/vae.png)" in md
 
 
+def test_conditional_rows_are_marked_not_ranked_and_compared_with_their_baseline():
+    cvae = {"fid": 5.0, "recall": 0.8, "conditioned_on": "the top-half of test images", "condition": "top-half",
+            "recognition": "x1x2", "ncll": 46.0, "ncll_regression": 62.0, "completion_mse": 0.057,
+            "completion_mse_best_of_8": 0.029, "completion_mse_regression": 0.031, "completion_diversity": 0.08,
+            "completion_accuracy": 0.85, "completion_regression_accuracy": 0.93, "is_samples": 100, "is_images": 1000,
+            "regression": {"fid": 9.0, "recall": 0.4}}
+    summary = summarize({"vae": {"fid": 30.0}, "cvae": cvae}, None, {"test_accuracy": 0.99})
+    assert summary["best"]["fid"] == "vae"  # the completions' FID 5 is not comparable: half of each image is real
+    md = markdown(summary, {})
+    assert "| cvae † |" in md and "| cvae (regression) † |" in md and "† Conditional samples, not ranked" in md
+    assert "| cVAE | 46 | 0.057 | 0.029 |" in md and "| regression (no z) | 62 | 0.031 |" in md
+    assert "its completions are multi-modal" in md and "real test images: 0.99" in md
+    worse = {**cvae, "ncll": 70.0}
+    assert "they do not both favour the cVAE" in markdown(summarize({"cvae": worse}, None, None), {})
+
+
 def test_sharpness_ranks_blurred_digits_below_real_ones(prepared_small):
     from genlab.metrics.sharpness import laplacian_variance
 
