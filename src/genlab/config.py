@@ -81,6 +81,11 @@ def _check_value(key: str, tp: Any, value: Any, meta: dict) -> Any:
     return value
 
 
+def _key(name: str) -> str:
+    """An unknown key as it can be shown on one line: as written when plain, else quoted with escapes."""
+    return name if name.isprintable() and name.strip() == name and name else repr(name)
+
+
 def _looks_numeric(text: str) -> bool:
     try:
         float(text)
@@ -99,7 +104,7 @@ def parse_section(cls: type, data: Any, prefix: str):
     fields = {f.name: f for f in dataclasses.fields(cls)}
     unknown = sorted(set(map(str, data)) - set(fields))
     if unknown:
-        raise ConfigError(f"{prefix}.{unknown[0]}: unknown key; allowed keys are {', '.join(fields)}")
+        raise ConfigError(f"{prefix}.{_key(unknown[0])}: unknown key; allowed keys are {', '.join(fields)}")
     values = {}
     for name, f in fields.items():
         if name in data:
@@ -247,7 +252,7 @@ def parse_params(raw: Any) -> Params:
     allowed = ["seed", "device", *FIXED_SECTIONS, *model_sections]
     unknown = sorted(set(map(str, raw)) - set(allowed))
     if unknown:
-        raise ConfigError(f"{unknown[0]}: unknown section; allowed sections are {', '.join(allowed)}")
+        raise ConfigError(f"{_key(unknown[0])}: unknown section; allowed sections are {', '.join(allowed)}")
     seed = raw.get("seed", 0)
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
         raise ConfigError(f"seed: expected a non-negative integer, got {seed!r}")
