@@ -70,7 +70,8 @@ def group_means(terms: torch.Tensor, n: int) -> torch.Tensor:
 
 def study(vae: VAE, images: torch.Tensor, ns: tuple[int, ...], reps: int, pilot: int, reference: int,
           generator: torch.Generator) -> dict:
-    """Variances (per n), biases and the control variate's measured vs predicted reduction; see the module doc."""
+    """Variances (per n), biases and the control variate's measured vs predicted reduction; see the module doc.
+    Freezes the decoder's weights (only df/dz is needed from it)."""
     for p in vae.decoder.parameters():
         p.requires_grad_(False)
     b = len(images)
@@ -99,7 +100,8 @@ def study(vae: VAE, images: torch.Tensor, ns: tuple[int, ...], reps: int, pilot:
         pred_num += w * float(variance_ratio_predicted(terms["score"], score(eps, lv), gram))
         pred_den += w
         means["reference"][i] = reparam_terms(df_r, eps_r, lv).mean(0)
-    ratio = var["score_cv"][1] / var["score"][1] if 1 in ns else var["score_cv"][ns[0]] / var["score"][ns[0]]
+    n0 = min(ns)  # the ratio is the same at every n; the smallest has the most groups
+    ratio = var["score_cv"][n0] / var["score"][n0]
     chunk_ratios = chunk_var["score_cv"] / chunk_var["score"]
     out = {
         "grad_norm": weight_space_norm(vae, images, means["reference"] / b),
@@ -114,5 +116,5 @@ def study(vae: VAE, images: torch.Tensor, ns: tuple[int, ...], reps: int, pilot:
             torch.stack([logs[:, 0], torch.ones(len(ns))], 1), logs[:, 1:]).solution[0, 0]) if len(ns) > 1 else None
         # Distance of the all-draws mean from the reference, and the distance expected from noise alone.
         out[f"bias_{e}"] = weight_space_norm(vae, images, (means[e] - means["reference"]) / b)
-        out[f"bias_{e}_noise"] = math.sqrt(var[e][min(ns)] * min(ns) / pool + var["reparam"][min(ns)] * min(ns) / reference)
+        out[f"bias_{e}_noise"] = math.sqrt(var[e][n0] * n0 / pool + var["reparam"][n0] * n0 / reference)
     return out
