@@ -37,12 +37,13 @@ def importance_log_likelihood(log_lik: Callable[[torch.Tensor], torch.Tensor], m
     Monte Carlo of ∫ p(x|z) q(z) dz, for a model whose latent distribution *is* q (e.g. a cVAE with
     recognition q(z|x1), whose predictive is ∫ p(x2|x1, z) q(z|x1) dz).
     """
+    from genlab.models.vae import reparameterize  # here: genlab.models imports this module
+
     zeros = torch.zeros_like(mu)
     logs = []
     for k in range(0, samples, chunk):
         n = min(chunk, samples - k)
-        eps = torch.randn((n, *mu.shape), generator=generator, device=mu.device, dtype=mu.dtype)
-        z = mu + (0.5 * logvar).exp() * eps
+        z = reparameterize(mu.expand(n, *mu.shape), logvar.expand(n, *logvar.shape), generator)
         lw = log_lik(z)
         if prior:
             lw = lw + log_normal(z, zeros, zeros) - log_normal(z, mu, logvar)

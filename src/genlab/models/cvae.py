@@ -150,8 +150,7 @@ class CVAE(GenerativeModel):
         """k×N×z draws of z for prediction: p(z) = N(0, I), or q(z | x1) for recognition x1."""
         if self.cfg.recognition == "x1":
             mu, logvar = self.encode(None, c)
-            eps = torch.randn((k, *mu.shape), generator=generator, device=c.device)
-            return mu + (0.5 * logvar).exp() * eps
+            return reparameterize(mu.expand(k, *mu.shape), logvar.expand(k, *logvar.shape), generator)
         return torch.randn((k, len(c), self.z), generator=generator, device=c.device)
 
     def fill(self, x: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
