@@ -130,11 +130,11 @@ def test_bimodal_completions_beat_the_regression_baseline():
     m = make(h=64, z=2)
     for _ in range(400):
         m.train_step(x, y)
-    out = m.evaluate(x, y, g, EvalConfig(batch_size=20, is_samples=200, is_images=40))
+    out = m.evaluate(x, y, g, EvalConfig(batch_size=20, iw_samples=200, iw_images=40))
     assert out["ncll"] < -out["cond_elbo"]
     assert out["ncll"] < 0.5 * out["ncll_regression"], out  # the regression predicts the mean: ~log 2 per pixel
     assert out["completion_mse_best_of_8"] < 0.5 * out["completion_mse_regression"] < out["completion_mse"], out
-    assert out["completion_diversity"] > 0.1 and out["is_images"] == 40 and out["is_samples"] == 200
+    assert out["completion_diversity"] > 0.1 and out["iw_images"] == 40 and out["iw_samples"] == 200
 
 
 def test_label_conditioning_steers_the_class(prepared_small, classifier_small):

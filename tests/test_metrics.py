@@ -50,7 +50,7 @@ def test_conditional_rows_are_marked_not_ranked_and_compared_with_their_baseline
     cvae = {"fid": 5.0, "recall": 0.8, "conditioned_on": "the top-half of test images", "condition": "top-half",
             "recognition": "x1x2", "ncll": 46.0, "ncll_regression": 62.0, "completion_mse": 0.057,
             "completion_mse_best_of_8": 0.029, "completion_mse_regression": 0.031, "completion_diversity": 0.08,
-            "completion_accuracy": 0.85, "completion_regression_accuracy": 0.93, "is_samples": 100, "is_images": 1000,
+            "completion_accuracy": 0.85, "completion_regression_accuracy": 0.93, "iw_samples": 100, "iw_images": 1000,
             "regression": {"fid": 9.0, "recall": 0.4}}
     summary = summarize({"vae": {"fid": 30.0}, "cvae": cvae}, None, {"test_accuracy": 0.99})
     assert summary["best"]["fid"] == "vae"  # the completions' FID 5 is not comparable: half of each image is real

@@ -49,7 +49,7 @@ def clone(tmp_path, mirror_cache):
     params["data"].update(limit=1000, root=str(mirror_cache.parent))
     params["train"].update(steps=20, log_every=5, checkpoint_every=10)
     params["classifier"].update(steps=30)
-    params["eval"].update(n_samples=200, kid_subset_size=100, is_samples=5, is_images=50)
+    params["eval"].update(n_samples=200, kid_subset_size=100, iw_samples=5, iw_images=50)
     params["estimators"].update(images=2, n=[1, 4], reps=5, pilot=16, reference=16)
     params["theory"].update(d_steps=20, mc_samples=2000, mixture_steps=20, mixture_samples=200)
     (dest / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
@@ -98,7 +98,7 @@ def test_smoke_dvc_repro(clone):
     for key in ("fid", "ncll", "ncll_regression", "completion_mse", "completion_mse_regression",
                 "completion_mse_best_of_8", "completion_accuracy", "completion_regression_accuracy"):
         assert isinstance(cvae[key], float), key
-    assert cvae["is_images"] == 50 and "fid" in cvae["regression"] and cvae["steps"] == 20
+    assert cvae["iw_images"] == 50 and "fid" in cvae["regression"] and cvae["steps"] == 20
     for name in ("cvae.png", "cvae_completions.png", "cvae_regression.png", "estimators_variance.png"):
         assert (dest / "metrics" / "grids" / name).stat().st_size > 0
     est = json.loads((dest / "metrics" / "estimators.json").read_text())

@@ -180,9 +180,18 @@ class EvalConfig:
     grid: int = param(8, "sample grid side (grid x grid images)", positive=True)
     gap_samples: int = param(2000, "test codes and prior draws compared by latent_prior_gap (MMD²)", min=2)
     interp_pairs: int = param(500, "test-image pairs whose decoded paths give interp_confident", positive=True)
-    is_samples: int = param(100, "S, importance samples per test image for the conditional log-likelihood (cvae ncll)",
-                            positive=True)
-    is_images: int = param(1000, "test images (the first ones) whose ncll is estimated", positive=True)
+    iw_samples: int = param(200, "K, importance samples per test image for nll_iw and the cVAE's ncll", positive=True)
+    iw_images: int = param(0, "test images (the first ones) for nll_iw and ncll; 0 = all on CUDA, 1000 on the CPU",
+                           min=0)
+    extractor: Literal["auto", "domain", "inception", "both"] = param(
+        "auto", "feature extractor for FID/KID/PR/IS: the domain classifier, the standard Inception v3 (keys end in "
+        "_inception), or both; auto = both on CUDA, domain on the CPU (Inception costs ~0.2 s per image there)")
+    inception_weights: str = param("", "Inception weights file (torch-fidelity's inception-v3-compat state dict); "
+                                   "empty = torch-fidelity's download, else the offline conversion (see README)")
+
+    def iw_subset(self, device_type: str, n_test: int) -> int:
+        """How many test images get importance-sampled likelihoods on this device."""
+        return min(self.iw_images or (n_test if device_type == "cuda" else 1000), n_test)
 
 
 @dataclass(frozen=True)

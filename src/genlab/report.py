@@ -113,8 +113,8 @@ def cvae_section(cvae: dict, real_accuracy: float | None = None) -> list[str]:
     reg = cvae.get("regression", {})
     lines = ["## Conditional VAE vs the deterministic baseline", "",
              f"Condition `{cvae.get('condition')}`, recognition q(z | {'x1, x2' if cvae.get('recognition') == 'x1x2' else 'x1'}). "
-             f"`-log p(x2 | x1)` is importance-sampled with S = {_fmt(cvae.get('is_samples'))} on the first "
-             f"{_fmt(cvae.get('is_images'))} test images (nats per image, over x2's pixels); the baseline's is exact. "
+             f"`-log p(x2 | x1)` is importance-sampled with S = {_fmt(cvae.get('iw_samples'))} on the first "
+             f"{_fmt(cvae.get('iw_images'))} test images (nats per image, over x2's pixels); the baseline's is exact. "
              "MSEs are per pixel of x2 on the whole test split; `best of 8` keeps the closest of 8 completions, "
              "`spread` is the mean per-pixel std across them; accuracy is the domain classifier's on the generated "
              f"images against the requested (or the true) label (real test images: {_fmt(real_accuracy)}).", "",

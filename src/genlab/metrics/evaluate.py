@@ -13,7 +13,8 @@ from genlab.config import EvalConfig
 from genlab.data.tensors import to_uint8, to_unit
 from genlab.metrics.coverage import class_coverage
 from genlab.metrics.domain import DomainClassifier, load_classifier, predict
-from genlab.metrics.fidelity import fidelity
+from genlab.metrics.fidelity import FeatureScorer, extractors_for
+from genlab.metrics.inception import resolve_weights
 from genlab.metrics.latent import confident_share, mmd2
 from genlab.metrics.sharpness import laplacian_variance
 from genlab.models.autoencoder import Autoencoder
@@ -42,6 +43,32 @@ def interp_pairs(n_images: int, pairs: int, seed: int) -> tuple[torch.Tensor, to
     return a, b
 
 
+class Scoring:
+    """The extractors chosen by ``eval.extractor``, built once, with the real reference's features (cached)."""
+
+    def __init__(self, reference: torch.Tensor, classifier_path: Path, cfg: EvalConfig, device: torch.device):
+        self.names = extractors_for(cfg.extractor, device)
+        self.scorers = []
+        for name in self.names:
+            weights = classifier_path if name == "domain" else resolve_weights(cfg.inception_weights)
+            self.scorers.append(FeatureScorer(name, weights, device, cfg.batch_size, cfg.kid_subset_size))
+        self.reference = [s.reference(reference) for s in self.scorers]
+        self.n_reference = len(reference)
+
+    def __call__(self, fake: torch.Tensor, domain_only: bool = False) -> dict:
+        """Scores of ``fake`` with every extractor (``domain_only``: the domain one alone, for a model's extra
+        samplers, which would otherwise cost Inception's ~0.2 s per image on a CPU)."""
+        out: dict = {}
+        names = [n for n in self.names if n == "domain" or not domain_only or self.names == ("inception",)]
+        for name, scorer, real in zip(self.names, self.scorers, self.reference):
+            if name in names:
+                out.update(scorer.score(fake, real))
+        out.update({"n_samples": len(fake), "n_reference": self.n_reference, "extractor": "+".join(names)})
+        if "inception" in names:
+            out["inception_weights"] = str(self.scorers[self.names.index("inception")].weights.name)
+        return out
+
+
 def real_baseline(train: torch.Tensor, test: torch.Tensor, classifier_path: Path, cfg: EvalConfig, seed: int,
                   device: torch.device, num_classes: int) -> dict:
     """The metrics of real data: ``n_samples`` random training images scored against the test split, and the
@@ -49,7 +76,7 @@ def real_baseline(train: torch.Tensor, test: torch.Tensor, classifier_path: Path
     n = min(cfg.n_samples, len(train))
     idx = torch.randperm(len(train), generator=torch.Generator().manual_seed(seed))[:n]
     clf = load_classifier(classifier_path, device)
-    metrics = _score(train[idx], test, classifier_path, clf, cfg, device, num_classes)
+    metrics = _score(train[idx], Scoring(test, classifier_path, cfg, device), clf, num_classes)
     a, b = interp_pairs(len(test), cfg.interp_pairs, seed)
     t = torch.linspace(0, 1, INTERP_STEPS).view(1, INTERP_STEPS, 1, 1, 1)
     fades = (1 - t) * to_unit(test[a]).unsqueeze(1) + t * to_unit(test[b]).unsqueeze(1)
@@ -57,13 +84,12 @@ def real_baseline(train: torch.Tensor, test: torch.Tensor, classifier_path: Path
     return metrics
 
 
-def _score(fake: torch.Tensor, real: torch.Tensor, classifier_path: Path, classifier: DomainClassifier,
-           cfg: EvalConfig, device: torch.device, num_classes: int) -> dict:
-    metrics = fidelity(fake, real, classifier_path, device, cfg.batch_size, cfg.kid_subset_size)
+def _score(fake: torch.Tensor, scoring: Scoring, classifier: DomainClassifier, num_classes: int,
+           domain_only: bool = False) -> dict:
+    metrics = scoring(fake, domain_only)
     probs = predict(classifier, fake)
     metrics.update(class_coverage(probs, num_classes))
     metrics["sharpness"] = laplacian_variance(fake)
-    metrics.update({"n_samples": len(fake), "n_reference": len(real), "extractor": "domain"})
     return metrics
 
 
@@ -72,7 +98,8 @@ def evaluate_model(model: GenerativeModel, test_images: torch.Tensor, test_label
                    num_classes: int) -> dict:
     """All metrics of ``model`` against the test split, and its grids under ``grid_dir``.
 
-    Every sampler of the model is scored; the first gives the top-level metrics and ``<name>.png``,
+    Every sampler of the model is scored (the Inception extractor, when chosen, scores the first only); the
+    first gives the top-level metrics and ``<name>.png``,
     each other one a nested dict and ``<name>_<sampler>.png``. Models with an encoder also get
     ``<name>_recon.png``, ``<name>_interp.png`` and, with a 2-D latent, ``<name>_latent.png`` and
     ``<name>_manifold.png``.
@@ -84,9 +111,10 @@ def evaluate_model(model: GenerativeModel, test_images: torch.Tensor, test_label
     model.condition_on(test_unit, test_labels)
     if model.conditioned_on():
         metrics["conditioned_on"] = model.conditioned_on()
+    scoring = Scoring(test_images, classifier_path, cfg, device)
     for i, (sampler_name, sampler) in enumerate(model.samplers().items()):
         fake = generate(sampler, cfg.n_samples, cfg.batch_size, seed, device)
-        scores = _score(fake, test_images, classifier_path, clf, cfg, device, num_classes)
+        scores = _score(fake, scoring, clf, num_classes, domain_only=i > 0)
         if i == 0:
             metrics.update(scores)
             save_grid(to_unit(fake[: k * k]), grid_dir / f"{name}.png", nrow=k)
@@ -105,6 +133,8 @@ def evaluate_model(model: GenerativeModel, test_images: torch.Tensor, test_label
     if recon is not None:
         save_grid(interleave_rows(originals, recon, k), grid_dir / f"{name}_recon.png", nrow=k)
     if isinstance(model, Autoencoder):
+        n = cfg.iw_subset(device.type, len(test_unit))
+        metrics.update(model.nll_iw(test_unit[:n], cfg.iw_samples, torch.Generator(device=device).manual_seed(seed + 4)))
         metrics.update(latent_metrics(model, test_images, test_labels, clf, cfg, seed, grid_dir, name))
     return metrics
 

@@ -1,23 +1,50 @@
-"""FID, KID, precision/recall and IS through torch-fidelity, on in-memory uint8 tensors.
+"""FID, KID, precision/recall and IS through torch-fidelity's feature extractors and metric functions.
 
-The domain classifier is registered with torch-fidelity as a feature extractor: ``features``
-(penultimate layer) feed FID/KID/precision-recall and ``logits`` feed the Inception Score.
+Two extractors (``eval.extractor``):
+
+- ``domain``: the domain classifier, registered with torch-fidelity; ``features`` (penultimate layer) feed
+  FID/KID/precision-recall and ``logits`` the Inception Score. Metric keys: ``fid``, ``is``, ``kid``, ...
+- ``inception``: the standard TF Inception v3 (:mod:`genlab.metrics.inception`), pool features (2048) and
+  unbiased logits. Metric keys carry ``_inception``: ``fid_inception``, ... IS is absent when the weights have no
+  classifier layer.
+
+Features of the real reference are cached per (images, extractor weights): the key hashes the uint8 tensor
+(so dataset, split and n are all in it) and the weights file. Cached files are plain tensors, loaded with
+``weights_only=True``.
 """
 
 from __future__ import annotations
 
+import hashlib
+import logging
+import os
+import tempfile
 from pathlib import Path
 
 import torch
 import torch_fidelity
-from torch.utils.data import Dataset
 from torch_fidelity.feature_extractor_base import FeatureExtractorBase
+from torch_fidelity.metric_fid import fid_features_to_statistics, fid_statistics_to_metric
+from torch_fidelity.metric_isc import isc_features_to_metric
+from torch_fidelity.metric_kid import kid_features_to_metric
+from torch_fidelity.metric_prc import prc_features_to_metric
 from torch_fidelity.registry import FEATURE_EXTRACTORS_REGISTRY
+from torch_fidelity.utils import create_feature_extractor
 
 from genlab.data.tensors import to_unit
+from genlab.metrics import inception
 from genlab.metrics.domain import load_classifier
 
-EXTRACTOR = "genlab-domain"
+DOMAIN = "genlab-domain"
+# extractor -> (torch-fidelity name, layer for FID/KID/PR, layer for IS, suffix of the metric keys)
+EXTRACTORS = {
+    "domain": (DOMAIN, "features", "logits", ""),
+    "inception": (inception.EXTRACTOR, "2048", "logits_unbiased", "_inception"),
+}
+KID_SUBSETS = 100
+INCEPTION_BATCH = 100
+RNG_SEED = 2020  # torch-fidelity's default seed for KID subsets and the IS shuffle
+log = logging.getLogger(__name__)
 
 
 class DomainFeatureExtractor(FeatureExtractorBase):
@@ -51,38 +78,102 @@ class DomainFeatureExtractor(FeatureExtractorBase):
         return tuple(out[name] for name in self.features_list)
 
 
-if EXTRACTOR not in FEATURE_EXTRACTORS_REGISTRY:
-    torch_fidelity.register_feature_extractor(EXTRACTOR, DomainFeatureExtractor)
+if DOMAIN not in FEATURE_EXTRACTORS_REGISTRY:
+    torch_fidelity.register_feature_extractor(DOMAIN, DomainFeatureExtractor)
 
 
-class ImageTensorDataset(Dataset):
-    """A uint8 N×C×H×W tensor as the Dataset torch-fidelity reads (one tensor per item)."""
+def cache_dir() -> Path:
+    """Where real-data features are cached: ``$GENLAB_CACHE/features`` (default ``~/.cache/genlab``)."""
+    return Path(os.environ.get("GENLAB_CACHE", "~/.cache/genlab")).expanduser() / "features"
 
-    def __init__(self, images: torch.Tensor):
-        self.images = images
 
-    def __len__(self) -> int:
-        return len(self.images)
+def tensor_digest(images: torch.Tensor) -> str:
+    h = hashlib.sha1(str((tuple(images.shape), str(images.dtype))).encode())
+    h.update(images.contiguous().cpu().numpy().tobytes())
+    return h.hexdigest()[:16]
 
-    def __getitem__(self, i: int) -> torch.Tensor:
-        return self.images[i]
+
+class FeatureScorer:
+    """One extractor, built once: features of uint8 images in batches, and the metrics of fake vs real."""
+
+    def __init__(self, extractor: str, weights: Path, device: torch.device, batch_size: int = 500,
+                 kid_subset_size: int = 1000):
+        if extractor not in EXTRACTORS:
+            raise ValueError(f"unknown extractor {extractor!r}; choose one of {', '.join(EXTRACTORS)}")
+        self.extractor, self.weights, self.device = extractor, Path(weights), device
+        name, self.layer, self.is_layer, self.suffix = EXTRACTORS[extractor]
+        self.has_is = extractor == "domain" or inception.has_classifier(self.weights)
+        layers = [self.layer] + ([self.is_layer] if self.has_is else [])
+        self.net = create_feature_extractor(name, layers, cuda=False, feature_extractor_weights_path=str(weights),
+                                            verbose=False).to(device)
+        # Inception runs at 299x299: cap its batch (~30 MB of activations per image)
+        self.batch_size = min(batch_size, INCEPTION_BATCH) if extractor == "inception" else batch_size
+        self.kid_subset_size = kid_subset_size
+        self.weights_digest = inception.sha1(self.weights)[:12]
+
+    @torch.inference_mode()
+    def features(self, images: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Features (on the CPU) of a uint8 N×C×H×W tensor, extracted ``batch_size`` images at a time."""
+        parts: dict[str, list[torch.Tensor]] = {}
+        for batch in images.split(self.batch_size):
+            out = self.net.convert_features_tuple_to_dict(self.net(batch.to(self.device)))
+            for k, v in out.items():
+                parts.setdefault(k, []).append(v.float().cpu())
+        return {k: torch.cat(v) for k, v in parts.items()}
+
+    def cache_key(self, images: torch.Tensor) -> str:
+        return f"{self.extractor}-w{self.weights_digest}-x{tensor_digest(images)}-n{len(images)}"
+
+    def reference(self, images: torch.Tensor, cache: bool = True) -> dict[str, torch.Tensor]:
+        """Features of the real images, read from / written to the cache (see :func:`cache_dir`)."""
+        path = cache_dir() / f"{self.cache_key(images)}.pt"
+        if cache and path.is_file():
+            try:
+                feats = torch.load(path, map_location="cpu", weights_only=True)
+                if isinstance(feats, dict) and self.layer in feats and len(feats[self.layer]) == len(images):
+                    return feats
+            except Exception as exc:  # noqa: BLE001 - a damaged cache file is recomputed, never trusted
+                log.warning("ignoring unreadable feature cache %s (%s)", path, exc)
+        feats = self.features(images)
+        if cache:
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".part")
+                os.close(fd)
+                torch.save(feats, tmp)
+                os.replace(tmp, path)
+            except OSError as exc:
+                log.warning("could not cache real features at %s (%s)", path, exc)
+        return feats
+
+    def score(self, fake: torch.Tensor, real: dict[str, torch.Tensor]) -> dict[str, float]:
+        """FID/KID/precision/recall of uint8 ``fake`` against the real features, and IS of ``fake``."""
+        f = self.features(fake)
+        a, b = f[self.layer], real[self.layer]
+        kid_size = min(self.kid_subset_size, len(a), len(b))
+        kid = kid_features_to_metric(a, b, kid_subsets=KID_SUBSETS, kid_subset_size=kid_size, rng_seed=RNG_SEED,
+                                     verbose=False)
+        prc = prc_features_to_metric(a, b, save_cpu_ram=True, verbose=False)
+        fid = fid_statistics_to_metric(fid_features_to_statistics(a), fid_features_to_statistics(b), False)
+        s = self.suffix
+        out = {f"fid{s}": fid["frechet_inception_distance"],
+               f"kid{s}": kid["kernel_inception_distance_mean"], f"kid_std{s}": kid["kernel_inception_distance_std"],
+               f"precision{s}": float(prc["precision"]), f"recall{s}": float(prc["recall"])}
+        if self.has_is:
+            isc = isc_features_to_metric(f[self.is_layer], splits=min(10, len(fake)), rng_seed=RNG_SEED)
+            out.update({f"is{s}": isc["inception_score_mean"], f"is_std{s}": isc["inception_score_std"]})
+        return {k: float(v) for k, v in out.items()}
+
+
+def extractors_for(choice: str, device: torch.device) -> tuple[str, ...]:
+    """``eval.extractor`` -> the extractors to run: ``auto`` is both on CUDA, the domain one elsewhere."""
+    if choice == "auto":
+        choice = "both" if device.type == "cuda" else "domain"
+    return ("domain", "inception") if choice == "both" else (choice,)
 
 
 def fidelity(fake: torch.Tensor, real: torch.Tensor, classifier_path: Path, device: torch.device,
              batch_size: int = 500, kid_subset_size: int = 1000) -> dict[str, float]:
     """Domain FID/KID/precision/recall of ``fake`` against ``real``, and domain IS of ``fake`` (uint8 tensors)."""
-    kid_size = min(kid_subset_size, len(fake), len(real))
-    m = torch_fidelity.calculate_metrics(
-        input1=ImageTensorDataset(fake.cpu()), input2=ImageTensorDataset(real.cpu()),
-        cuda=device.type == "cuda", batch_size=batch_size, isc=True, fid=True, kid=True, prc=True,
-        feature_extractor=EXTRACTOR, feature_extractor_weights_path=str(classifier_path),
-        kid_subset_size=kid_size, isc_splits=min(10, len(fake)), cache=False, save_cpu_ram=True, verbose=False)
-    return {
-        "fid": float(m["frechet_inception_distance"]),
-        "is": float(m["inception_score_mean"]),
-        "is_std": float(m["inception_score_std"]),
-        "kid": float(m["kernel_inception_distance_mean"]),
-        "kid_std": float(m["kernel_inception_distance_std"]),
-        "precision": float(m["precision"]),
-        "recall": float(m["recall"]),
-    }
+    scorer = FeatureScorer("domain", classifier_path, device, batch_size, kid_subset_size)
+    return scorer.score(fake, scorer.reference(real, cache=False))

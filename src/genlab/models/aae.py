@@ -16,6 +16,7 @@ which puts every class on its own part of the prior (section 2.3).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Literal
 
@@ -30,6 +31,9 @@ from genlab.models.vae import log_likelihood
 from genlab.nn.adversarial import discriminator_loss, generator_loss
 from genlab.nn.priors import COMPONENTS, sample_prior
 from genlab.nn.stacks import mlp
+
+
+PROPOSAL_STD = 0.1  # std of the importance-sampling proposal around the code (see AAE.proposal)
 
 
 @dataclass(frozen=True)
@@ -71,6 +75,15 @@ class AAE(Autoencoder):
 
     def prior(self, n, generator=None, labels=None):
         return sample_prior(self.cfg.prior, n, self.z, generator, self.device, labels)
+
+    def proposal(self, x):
+        """N(enc(x), PROPOSAL_STD² I) for the Gaussian prior: the encoder is deterministic, so the proposal is a
+        fixed-width Gaussian around the code and nll_iw a looser (still valid) bound than a VAE's. None for the
+        mixture and swiss-roll priors, whose log-density is not computed here."""
+        if self.cfg.prior != "gaussian":
+            return None
+        mu = self.code(x)
+        return mu, torch.full_like(mu, 2 * math.log(PROPOSAL_STD))
 
     def discriminate(self, z: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         """Logit of 'z was drawn from the prior' (with the one-hot label when supervised)."""

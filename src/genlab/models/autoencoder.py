@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import torch
 
+from genlab.metrics.likelihood import importance_log_likelihood
 from genlab.models.base import GenerativeModel
+from genlab.nn.observation import log_likelihood
 from genlab.nn.stacks import ImageToVector, VectorToImage
 
 
@@ -51,6 +53,31 @@ class Autoencoder(GenerativeModel):
         t = torch.linspace(0, 1, steps, device=za.device).view(1, steps, 1)
         path = (1 - t) * za.unsqueeze(1) + t * zb.unsqueeze(1)
         return self.decode_mean(path.flatten(0, 1))
+
+    def proposal(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor] | None:
+        """Mean and log-variance of the Gaussian proposal for importance-sampling log p(x), or None where the
+        model defines no pixel likelihood p(x) = ∫ p(x|z) p(z) dz (plain AE: no prior was fitted in training)."""
+        return None
+
+    def log_px_given_z(self, x: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+        """log p(x|z) (K×N) for codes z of shape K×N×z."""
+        out = self.decoder(z.flatten(0, 1)).unflatten(0, z.shape[:2])
+        return log_likelihood(x, out, self.cfg.likelihood, self.cfg.sigma)
+
+    @torch.no_grad()
+    def nll_iw(self, images: torch.Tensor, samples: int, generator: torch.Generator | None,
+               batch_size: int = 50) -> dict[str, float]:
+        """``nll_iw``: -log (1/K) Σ_k p(x, z_k) / q(z_k|x), z_k ~ q(z|x), averaged over ``images`` (nats per
+        image; Burda et al. 2016 eq. 8): an upper bound on -log p(x) in expectation that tightens as K grows
+        (K = 1 is -ELBO). Empty where :meth:`proposal` is None."""
+        total = 0.0
+        for x in images.split(batch_size):
+            q = self.proposal(x)
+            if q is None:
+                return {}
+            ll = importance_log_likelihood(lambda z: self.log_px_given_z(x, z), *q, samples, generator)
+            total -= float(ll.sum())
+        return {"nll_iw": total / len(images), "iw_samples": samples, "iw_images": len(images)}
 
     @torch.no_grad()
     def evaluate(self, images, labels, generator, cfg):

@@ -216,8 +216,8 @@ class CVAE(GenerativeModel):
     @torch.no_grad()
     def evaluate(self, images, labels, generator, cfg: EvalConfig):
         """On the test split: the conditional ELBO ``cond_elbo`` (one z), pixel MSE of x2 for one completion, the best of 8 and
-        the regression; the spread of 8 completions; and, on the first eval.is_images test images, the negative
-        conditional log-likelihood -log p(x2 | x1) by importance sampling with S = eval.is_samples (nats)."""
+        the regression; the spread of 8 completions; and, on the first eval.iw_images test images, the negative
+        conditional log-likelihood -log p(x2 | x1) by importance sampling with K = eval.iw_samples (nats)."""
         sums: dict[str, float] = {}
         miss = self.missing
         area = float(miss.sum())
@@ -236,9 +236,9 @@ class CVAE(GenerativeModel):
             if self.regression is not None:
                 add("completion_mse_regression", ((self.regress(x, y) - x) ** 2 * miss).flatten(1).sum(1) / area)
         out = {k: v / len(images) for k, v in sums.items()}
-        n = min(cfg.is_images, len(images))
-        out.update(self.ncll(images[:n], labels[:n], cfg.is_samples, generator, cfg.batch_size))
-        out.update({"is_images": n, "is_samples": cfg.is_samples, "condition": self.cfg.condition,
+        n = cfg.iw_subset(self.device.type, len(images))
+        out.update(self.ncll(images[:n], labels[:n], cfg.iw_samples, generator, cfg.batch_size))
+        out.update({"iw_images": n, "iw_samples": cfg.iw_samples, "condition": self.cfg.condition,
                     "recognition": self.cfg.recognition})
         return out
 

@@ -10,16 +10,15 @@ with one reparameterized sample of z per image and the KL in closed form (their 
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Literal
 
 import torch
-import torch.nn.functional as F
 
 from genlab.config import param
 from genlab.models.autoencoder import Autoencoder
 from genlab.models.base import step
+from genlab.nn.observation import log_likelihood  # noqa: F401 - re-exported: models import it from here
 
 
 @dataclass(frozen=True)
@@ -48,19 +47,6 @@ def gaussian_kl(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
     return 0.5 * (mu.pow(2) + logvar.exp() - 1.0 - logvar).sum(dim=1)
 
 
-def log_likelihood(x: torch.Tensor, out: torch.Tensor, kind: str, sigma: float,
-                   mask: torch.Tensor | None = None) -> torch.Tensor:
-    """log p(x|z) per image, summed over pixels (those where ``mask`` is 1, if given: a conditional model's
-    missing part); ``out`` is the decoder output (logits / pre-sigmoid mean)."""
-    if kind == "bernoulli":
-        per_pixel = -F.binary_cross_entropy_with_logits(out, x.expand_as(out), reduction="none")
-    else:
-        per_pixel = -(x - torch.sigmoid(out)).pow(2) / (2 * sigma**2) - 0.5 * math.log(2 * math.pi * sigma**2)
-    if mask is not None:
-        per_pixel = per_pixel * mask
-    return per_pixel.flatten(-3).sum(-1)
-
-
 class VAE(Autoencoder):
     """Gaussian-encoder VAE on the shared MLP / conv stacks (``model.arch``, ``model.h``, ``model.z``)."""
 
@@ -75,6 +61,10 @@ class VAE(Autoencoder):
 
     def code(self, x):
         return self.encode(x)[0]
+
+    def proposal(self, x):
+        """q(z|x) itself: nll_iw is the IWAE bound (Burda et al. 2016)."""
+        return self.encode(x)
 
     def elbo_terms(self, x: torch.Tensor, generator: torch.Generator | None = None):
         """(log p(x|z), KL(q(z|x) || p(z))) per image, with one reparameterized z each."""

@@ -101,6 +101,10 @@ class VAEGAN(VAE):
             self.optimizers[k].step()
         return {k: v.detach() for k, v in loss.items()}
 
+    def proposal(self, x):
+        """None: p(x|z) is a Gaussian on D's features, not a density on pixels, so log p(x) is not defined."""
+        return None
+
     @torch.no_grad()
     def evaluate(self, images, labels, generator, cfg):
         """Pixel MSE of reconstructions from the posterior mean (no pixel ELBO: the decoder has no pixel likelihood)."""
