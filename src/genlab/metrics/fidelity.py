@@ -18,7 +18,6 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
-import tempfile
 from pathlib import Path
 
 import torch
@@ -32,6 +31,7 @@ from torch_fidelity.registry import FEATURE_EXTRACTORS_REGISTRY
 from torch_fidelity.utils import create_feature_extractor
 
 from genlab.data.tensors import to_unit
+from genlab.io import load_torch, save_torch
 from genlab.metrics import inception
 from genlab.metrics.domain import load_classifier
 
@@ -129,7 +129,7 @@ class FeatureScorer:
         path = cache_dir() / f"{self.cache_key(images)}.pt"
         if cache and path.is_file():
             try:
-                feats = torch.load(path, map_location="cpu", weights_only=True)
+                feats = load_torch(path)
                 if isinstance(feats, dict) and self.layer in feats and len(feats[self.layer]) == len(images):
                     return feats
             except Exception as exc:  # noqa: BLE001 - a damaged cache file is recomputed, never trusted
@@ -137,11 +137,7 @@ class FeatureScorer:
         feats = self.features(images)
         if cache:
             try:
-                path.parent.mkdir(parents=True, exist_ok=True)
-                fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".part")
-                os.close(fd)
-                torch.save(feats, tmp)
-                os.replace(tmp, path)
+                save_torch(path, feats)
             except OSError as exc:
                 log.warning("could not cache real features at %s (%s)", path, exc)
         return feats

