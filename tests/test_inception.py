@@ -117,11 +117,11 @@ def test_real_wheel_converts_to_the_tf_network(tmp_path):
 def test_fid_separates_real_from_noise_with_both_extractors(prepared_small, classifier_small, inception_weights):
     train, _ = load_split(prepared_small, "train")
     test, _ = load_split(prepared_small, "test")
-    real, ref = train[:60], test[:60]
+    real, ref = train[:40], test[:40]
     noise = torch.randint(0, 256, real.shape, dtype=torch.uint8, generator=torch.Generator().manual_seed(0))
     cpu = torch.device("cpu")
     for name, weights in (("domain", classifier_small), ("inception", inception_weights)):
-        scorer = FeatureScorer(name, weights, cpu, batch_size=30, kid_subset_size=30)
+        scorer = FeatureScorer(name, weights, cpu, batch_size=40, kid_subset_size=20)
         reference = scorer.reference(ref)
         same, m_real, m_noise = scorer.score(ref, reference), scorer.score(real, reference), scorer.score(noise, reference)
         s = scorer.suffix
