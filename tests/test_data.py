@@ -156,3 +156,14 @@ def test_batches_are_a_function_of_step_only():
     assert torch.equal(b.batch(9)[0], seen[9])  # random access == sequential
     epoch0 = torch.cat(seen[:6]).flatten()
     assert len(set((epoch0 * 255).round().tolist())) == 48  # no repeats within an epoch
+
+
+def test_binarize_keeps_the_mean_intensity_and_is_fixed(mnist):
+    from genlab.data.tensors import binarize
+
+    x = mnist["test_images"][:2000]
+    b = binarize(x)
+    assert set(b.unique().tolist()) <= {0, 255} and b.dtype == torch.uint8 and b.shape == x.shape
+    assert abs(float(b.float().mean() - x.float().mean())) < 0.01 * float(x.float().mean())  # E[b] = x
+    assert torch.equal(b, binarize(x)) and not torch.equal(b, binarize(x, seed=1))
+    assert (b[x == 0] == 0).all() and (b[x == 255] == 255).all()

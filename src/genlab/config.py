@@ -137,6 +137,8 @@ class DataConfig:
     resolution: int = param(28, "image side in pixels; images are resized to it when they differ", positive=True)
     limit: int = param(0, "cap on training images (0 = all)", min=0)
     test_fraction: float = param(0.1, "share of a folder dataset held out as the test split", min=0.0, max=0.5)
+    binarize: bool = param(False, "binarize pixels once, stochastically (255 with probability value/255, fixed "
+                                  "seed): the binarized MNIST of the likelihood literature")
 
     def check(self, prefix: str) -> None:
         if self.name == "folder" and not self.folder:

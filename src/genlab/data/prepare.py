@@ -16,7 +16,7 @@ import torch
 
 from genlab.config import DataConfig, as_dict
 from genlab.data.sources import load_source
-from genlab.data.tensors import fit_resolution, tensor_sha256
+from genlab.data.tensors import BINARIZE_SEED, binarize, fit_resolution, tensor_sha256
 from genlab.errors import DataError
 from genlab.io import load_torch, save_torch, write_json
 
@@ -31,8 +31,10 @@ def prepare(cfg: DataConfig, out_dir: Path) -> dict:
     if cfg.limit:
         splits["train_images"] = splits["train_images"][: cfg.limit]
         splits["train_labels"] = splits["train_labels"][: cfg.limit]
-    for split in ("train", "test"):
+    for i, split in enumerate(("train", "test")):
         splits[f"{split}_images"] = fit_resolution(splits[f"{split}_images"], cfg.resolution)
+        if cfg.binarize:
+            splits[f"{split}_images"] = binarize(splits[f"{split}_images"], BINARIZE_SEED + i)
     labels = torch.cat([splits["train_labels"], splits["test_labels"]])
     manifest = {
         "dataset": cfg.name,

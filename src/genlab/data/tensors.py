@@ -7,6 +7,8 @@ import hashlib
 import torch
 import torch.nn.functional as F
 
+BINARIZE_SEED = 0
+
 
 def tensor_sha256(t: torch.Tensor) -> str:
     return hashlib.sha256(t.detach().cpu().contiguous().numpy().tobytes()).hexdigest()
@@ -36,3 +38,12 @@ def to_unit(images: torch.Tensor) -> torch.Tensor:
 def to_uint8(x: torch.Tensor) -> torch.Tensor:
     """float [0, 1] -> uint8 [0, 255] (rounded, clamped)."""
     return x.mul(255.0).round_().clamp_(0, 255).to(torch.uint8)
+
+
+def binarize(images: torch.Tensor, seed: int = BINARIZE_SEED) -> torch.Tensor:
+    """Stochastic binarization of uint8 images, drawn once: each pixel is 255 with probability value/255
+    (Salakhutdinov & Murray 2008), from a fixed seed so that every experiment sees the same binary dataset."""
+    g = torch.Generator().manual_seed(seed)
+    out = [(torch.rand(chunk.shape, generator=g) * 255 < chunk.float()).to(torch.uint8) * 255
+           for chunk in images.split(4096)]
+    return torch.cat(out)

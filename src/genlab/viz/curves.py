@@ -47,6 +47,6 @@ def plot_curves(plots_dir: Path, out: Path, title: str) -> bool:
     fig.suptitle(title, fontsize=10)
     fig.tight_layout()
     with atomic_path(out) as tmp:
-        fig.savefig(tmp, dpi=90, format="png")
+        fig.savefig(tmp, dpi=72, format="png")
     plt.close(fig)
     return True
