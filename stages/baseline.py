@@ -19,11 +19,12 @@ def run(params: Path = ParamsOption) -> None:
     # Heavy imports only once the params are valid: a bad param fails fast.
     from genlab.data.prepare import load_split, read_manifest
     from genlab.io import write_json
-    from genlab.metrics.evaluate import real_baseline
+    from genlab.metrics.evaluate import check_extractors, real_baseline
     from genlab.training.device import configure, select_device
 
     device = select_device(p.device)
     configure(device)
+    check_extractors(p.eval, device)  # a missing Inception file fails here, before any data is read
     train, _ = load_split(PREPARED, "train")
     test, _ = load_split(PREPARED, "test")
     metrics = real_baseline(train, test, CLASSIFIER, p.eval, p.seed, device, read_manifest(PREPARED)["num_classes"])

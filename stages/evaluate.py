@@ -35,7 +35,7 @@ def run(model: str = typer.Argument(..., help=f"model to evaluate: {' | '.join(M
     from genlab.data.prepare import load_split, read_manifest
     from genlab.errors import DataError
     from genlab.io import write_json
-    from genlab.metrics.evaluate import evaluate_model
+    from genlab.metrics.evaluate import check_extractors, evaluate_model
     from genlab.training.device import configure, select_device
     from genlab.training.run import load_model
 
@@ -45,6 +45,7 @@ def run(model: str = typer.Argument(..., help=f"model to evaluate: {' | '.join(M
         raise DataError(f"{path}: not found; train it first (dvc repro train@{model})")
     device = select_device(p.device)
     configure(device)
+    check_extractors(p.eval, device)  # a missing Inception file fails here, before any data is read
     net, meta = load_model(path, device)
     images, labels = load_split(PREPARED, "test")
     manifest = read_manifest(PREPARED)

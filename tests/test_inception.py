@@ -3,6 +3,7 @@ real data from noise with both extractors, and the real-data feature cache follo
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -165,6 +166,8 @@ def test_inception_cli_error_is_one_line_when_weights_are_missing(tmp_path):
     params = tmp_path / "params.yaml"
     params.write_text("eval:\n  extractor: inception\n  inception_weights: /nonexistent/w.pth\n")
     run = subprocess.run([sys.executable, "-m", "stages", "baseline", "-p", str(params)], capture_output=True,
-                         text=True, cwd=Path(__file__).parents[1])
-    assert run.returncode != 0
-    assert "eval.inception_weights" in run.stderr or "not found" in run.stderr, run.stderr
+                         text=True, cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(Path(__file__).parents[1])})
+    assert run.returncode == 2, run.stderr
+    lines = [line for line in run.stderr.splitlines() if line.startswith("error:")]
+    assert len(lines) == 1 and "eval.inception_weights: /nonexistent/w.pth does not exist" in lines[0], run.stderr
+    assert not list(tmp_path.glob("metrics*"))  # nothing written

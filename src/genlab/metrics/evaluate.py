@@ -43,6 +43,12 @@ def interp_pairs(n_images: int, pairs: int, seed: int) -> tuple[torch.Tensor, to
     return a, b
 
 
+def check_extractors(cfg: EvalConfig, device: torch.device) -> None:
+    """Find (and on first use convert) the Inception weights if ``eval.extractor`` needs them; DataError if none."""
+    if "inception" in extractors_for(cfg.extractor, device):
+        resolve_weights(cfg.inception_weights)
+
+
 class Scoring:
     """The extractors chosen by ``eval.extractor``, built once, with the real reference's features (cached)."""
 
