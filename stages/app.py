@@ -4,7 +4,7 @@ import re
 
 import typer
 
-from stages import ablation, baseline, classifier, estimators, evaluate, prepare, report, theory, train
+from stages import ablation, baseline, bench, classifier, estimators, evaluate, prepare, report, theory, train
 
 app = typer.Typer(
     help="genlab: train, measure and compare deep generative models. Each command is one stage of "
@@ -13,7 +13,7 @@ app = typer.Typer(
 
 for module, name in [(prepare, "prepare"), (classifier, "classifier"), (train, "train"),
                      (evaluate, "evaluate"), (baseline, "baseline"), (theory, "theory"), (estimators, "estimators"), (report, "report"),
-                     (ablation, "ablation")]:
+                     (ablation, "ablation"), (bench, "bench")]:
     # Join hard-wrapped lines inside paragraphs; blank lines still separate paragraphs.
     app.command(name, help=re.sub(r"(?<!\n)\n(?!\n)", " ", module.HELP))(module.run)
 

@@ -163,6 +163,10 @@ class TrainConfig:
         "constant", "learning rate over the run: constant, or cosine decay to 0 at train.steps")
     log_every: int = param(100, "steps between logged (dvclive) points", positive=True)
     checkpoint_every: int = param(500, "steps between resumable checkpoints", positive=True)
+    precision: Literal["auto", "bf16", "fp32"] = param(
+        "auto", "training arithmetic: bf16 autocast or fp32; auto = bf16 on CUDA, fp32 on the CPU")
+    compile: bool = param(False, "torch.compile every network (first steps slower while it compiles; see README)")
+    channels_last: bool = param(False, "NHWC memory format for the conv layers (see README for when it helps)")
 
 
 @dataclass(frozen=True)

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-import torch
+import contextlib
+import os
 
-from genlab.config import ConfigError
+import torch
+from torch import nn
+
+from genlab.config import ConfigError, TrainConfig
 
 
 def select_device(name: str = "auto") -> torch.device:
@@ -26,10 +30,45 @@ def select_device(name: str = "auto") -> torch.device:
 
 
 def configure(device: torch.device) -> None:
-    """Per-process performance settings for ``device`` (cuDNN autotuning, TF32 matmuls on CUDA)."""
+    """Per-process performance settings for ``device``: every CPU core this process may use; on CUDA cuDNN
+    autotuning and TF32 matmuls."""
+    if device.type == "cpu":
+        torch.set_num_threads(cpu_cores())
     if device.type == "cuda":
         if device.index is not None:
             torch.cuda.set_device(device)
         torch.backends.cudnn.benchmark = True
         torch.backends.cuda.matmul.allow_tf32 = True
         torch.backends.cudnn.allow_tf32 = True
+
+
+def cpu_cores() -> int:
+    """CPU cores this process may run on (its affinity mask, e.g. a container's share), not the host's count."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def autocast_dtype(train: TrainConfig, device: torch.device) -> torch.dtype | None:
+    """The autocast dtype of ``train.precision`` on ``device`` (None = fp32): auto means bf16 on CUDA only."""
+    if train.precision == "fp32" or (train.precision == "auto" and device.type != "cuda"):
+        return None
+    if device.type == "cuda" and not torch.cuda.is_bf16_supported():
+        raise ConfigError("train.precision: bf16 but this GPU has no bfloat16 support; use train.precision: fp32")
+    return torch.bfloat16
+
+
+def autocast(train: TrainConfig, device: torch.device):
+    """Mixed precision for a training step: torch.autocast in bf16 (no loss scaling needed), or nothing."""
+    dtype = autocast_dtype(train, device)
+    if dtype is None:
+        return contextlib.nullcontext()
+    return torch.autocast(device.type, dtype=dtype)
+
+
+def prepare_model(model: nn.Module, train: TrainConfig) -> None:
+    """Apply ``train.channels_last`` and ``train.compile`` to the model's networks in place (state-dict keys
+    and checkpoints unchanged)."""
+    if train.channels_last:
+        model.to(memory_format=torch.channels_last)
+    if train.compile:
+        for net in model.children():
+            net.compile()

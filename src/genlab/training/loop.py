@@ -23,6 +23,7 @@ from genlab.errors import DataError
 from genlab.models.base import GenerativeModel
 from genlab.progress import progress
 from genlab.training.checkpoint import latest_checkpoint, save_checkpoint
+from genlab.training.device import autocast
 from genlab.training.seed import rng_state, set_rng_state
 
 log = logging.getLogger(__name__)
@@ -47,6 +48,7 @@ def fit(model: GenerativeModel, batches: InMemoryBatches, cfg: TrainConfig, ckpt
     sums: dict[str, torch.Tensor] = {}
     count, t0, last_t, last_images = 0, time.perf_counter(), time.perf_counter(), images
     bar = progress(cfg.steps, f"train {name}", initial=start)
+    precision = autocast(cfg, batches.images.device)
     for opt in model.optimizers.values():  # the base lr survives checkpoints inside the optimizer state
         for group in opt.param_groups:
             group.setdefault("initial_lr", group["lr"])
@@ -54,7 +56,8 @@ def fit(model: GenerativeModel, batches: InMemoryBatches, cfg: TrainConfig, ckpt
         set_lr(model, lr_factor(cfg, step))
         x, y = model.begin_step(step, batches)
         images += x.shape[0]
-        out = model.train_step(x, y)
+        with precision:
+            out = model.train_step(x, y)
         for k, v in out.items():
             sums[k] = sums[k] + v if k in sums else v.clone()
         count += 1

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable
 
@@ -35,9 +35,22 @@ def model_steps(cfg, train: TrainConfig) -> int:
     return min(own, train.steps) if own else train.steps
 
 
-def train_model(name: str, params: Params, prepared: Path, out_dir: Path, ckpt_dir: Path, live_dir: Path,
-                on_step: Callable[[int], None] | None = None) -> dict:
-    """Train model ``name`` on the prepared data; writes ``out_dir/model.pt`` and ``out_dir/train.json``."""
+@dataclass
+class TrainingRun:
+    """A model built from params, ready for :func:`fit`: what ``train`` runs and ``bench`` times."""
+
+    name: str
+    model: GenerativeModel
+    batches: InMemoryBatches
+    train: TrainConfig
+    fingerprint: str
+    images: torch.Tensor
+    num_classes: int
+    device: torch.device
+
+
+def setup_run(name: str, params: Params, prepared: Path) -> TrainingRun:
+    """Select and configure the device, load the training split, seed, build model ``name`` and its batches."""
     device = devices.select_device(params.device)
     devices.configure(device)
     manifest = read_manifest(prepared)
@@ -46,24 +59,37 @@ def train_model(name: str, params: Params, prepared: Path, out_dir: Path, ckpt_d
     cfg = params.model_config(name)
     train = replace(params.train, steps=model_steps(cfg, params.train))
     model = build_model(name, cfg, params.model, train, images.shape[1:], manifest["num_classes"]).to(device)
+    devices.prepare_model(model, params.train)
     train = replace(train, steps=model.total_steps)  # a model with its own schedule (pggan) may need fewer
-    # What must match to resume: everything that shapes the weights, but not the cadences nor (with a
-    # constant lr) the step count, so raising train.steps continues a finished run.
-    ignored = ("log_every", "checkpoint_every") + (("steps",) if train.lr_schedule == "constant" else ())
+    # What must match to resume: everything that shapes the weights, but not the cadences, nor how the same
+    # maths is laid out and compiled, nor (with a constant lr) the step count, so raising train.steps continues
+    # a finished run. Precision counts as the resolved autocast dtype, and only when it is not fp32.
+    ignored = ("log_every", "checkpoint_every", "compile", "channels_last", "precision") + (
+        ("steps",) if train.lr_schedule == "constant" else ())
     run = {"name": name, "seed": params.seed, "cfg": {k: v for k, v in as_dict(cfg).items() if k not in ignored},
            "model": as_dict(params.model), "train": {k: v for k, v in as_dict(train).items() if k not in ignored},
            "data": manifest["splits"]["train"]["images_sha256"], "device": device.type}
+    if devices.autocast_dtype(train, device) is not None:
+        run["autocast"] = str(devices.autocast_dtype(train, device))
     if model.schedule_key() is not None:
         run["schedule"] = model.schedule_key()
     batches = InMemoryBatches(images, labels, train.batch_size, params.seed, device)
-    summary = fit(model, batches, train, ckpt_dir, live_dir, fingerprint(run), name, on_step)
+    return TrainingRun(name, model, batches, train, fingerprint(run), images, manifest["num_classes"], device)
+
+
+def train_model(name: str, params: Params, prepared: Path, out_dir: Path, ckpt_dir: Path, live_dir: Path,
+                on_step: Callable[[int], None] | None = None) -> dict:
+    """Train model ``name`` on the prepared data; writes ``out_dir/model.pt`` and ``out_dir/train.json``."""
+    r = setup_run(name, params, prepared)
+    model, train, device, images = r.model, r.train, r.device, r.images
+    summary = fit(model, r.batches, train, ckpt_dir, live_dir, r.fingerprint, name, on_step)
     model.after_training(images)
     meta = {"model": name, "steps": summary["steps"], "images_seen": summary["images_seen"],
             "train_seconds": round(summary["train_seconds"], 2), "parameters": count_parameters(model),
             "device": str(device), **model.run_summary(summary["history"])}
     save_torch(out_dir / "model.pt", {
-        "name": name, "cfg": as_dict(cfg), "model": as_dict(params.model), "train": as_dict(train),
-        "shape": list(images.shape[1:]), "num_classes": manifest["num_classes"],
+        "name": name, "cfg": as_dict(params.model_config(name)), "model": as_dict(params.model),
+        "train": as_dict(train), "shape": list(images.shape[1:]), "num_classes": r.num_classes,
         "weights": model.state_dict(), "meta": meta})
     write_json(out_dir / "train.json", meta)
     return meta

@@ -1,0 +1,255 @@
+"""genlab vs pythae (Chadebec et al. 2022) on the same MNIST tensors, same networks, same batch and optimizers.
+
+    pip install -e '.[bench]'           # pythae lives only in this extra
+    python benchmarks/peer_pythae.py    # after `dvc repro classifier` (needs data/prepared and the classifier)
+
+Architecture match: pythae's encoder/decoder/discriminator wrappers hold *genlab's own* modules (the same
+``ImageToVector`` / ``VectorToImage`` / ``Discriminator`` / latent-D MLP, at the widths of params.yaml), so the
+layers are identical by construction; only each library's objective, training loop and data path differ.
+Optimizers: Adam with the lrs and betas of params.yaml for the matching networks. pythae runs its own trainer
+loop (``trainer.train_step``: DataLoader, per-step ``loss.item()``); genlab runs its models' ``train_step`` on
+in-memory device batches, as ``genlab train`` does.
+
+1. Throughput: ``--steps`` timed steps after as many warm-up steps, alternating genlab, pythae, genlab, pythae
+   (``--rounds`` pairs) in this one process; the median images/s of each is reported, and the ratio.
+2. Quality at equal wall time: each library trains a fresh model for ``--seconds`` seconds, then draws
+   ``eval.n_samples`` samples from N(0, I) through its decoder, scored by the domain extractor (FID vs the
+   test split, the same scorer as ``genlab evaluate``).
+Writes metrics/bench_pythae.json and prints a table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import tempfile
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from genlab.bench.flops import synchronize
+from genlab.config import load_params
+from genlab.data.prepare import load_split
+from genlab.data.tensors import to_unit
+from genlab.io import write_json
+from genlab.metrics.evaluate import Scoring, generate
+from genlab.training.run import setup_run
+
+try:
+    from pythae.data.datasets import BaseDataset
+    from pythae.models import VAE, VAEGAN, Adversarial_AE, Adversarial_AE_Config, VAEConfig, VAEGANConfig
+    from pythae.models.base.base_utils import ModelOutput
+    from pythae.models.nn import BaseDecoder, BaseDiscriminator, BaseEncoder
+    from pythae.trainers import (AdversarialTrainer, AdversarialTrainerConfig, BaseTrainer, BaseTrainerConfig,
+                                 CoupledOptimizerAdversarialTrainer, CoupledOptimizerAdversarialTrainerConfig)
+except ImportError:
+    sys.exit("pythae is not installed: pip install -e '.[bench]'")
+
+ROOT = Path(__file__).resolve().parents[1]
+PREPARED = ROOT / "data/prepared"
+CLASSIFIER = ROOT / "data/models/classifier/classifier.pt"
+MODELS = ("vae", "vaegan", "aae")
+
+
+class Encoder(BaseEncoder):
+    """pythae's encoder interface around genlab's encoder (2z outputs: mean and log-variance; z for the AAE)."""
+
+    def __init__(self, net: nn.Module, gaussian: bool):
+        super().__init__()
+        self.net, self.gaussian = net, gaussian
+
+    def forward(self, x):
+        out = self.net(x)
+        if self.gaussian:
+            mu, logvar = out.chunk(2, dim=1)
+            return ModelOutput(embedding=mu, log_covariance=logvar)
+        return ModelOutput(embedding=out, log_covariance=torch.zeros_like(out))
+
+
+class Decoder(BaseDecoder):
+    """genlab's decoder; pythae's BCE wants probabilities, so a sigmoid on its logits."""
+
+    def __init__(self, net: nn.Module):
+        super().__init__()
+        self.net = net
+
+    def forward(self, z):
+        return ModelOutput(reconstruction=torch.sigmoid(self.net(z)))
+
+
+class ImageDiscriminator(BaseDiscriminator):
+    """genlab's GAN discriminator: D(x) as a probability, and hidden layer l's activations on request."""
+
+    def __init__(self, net: nn.Module):
+        super().__init__()
+        self.net, self.depth = net, net.num_layers
+
+    def forward(self, x, output_layer_levels=None):
+        out = ModelOutput()
+        layer = (output_layer_levels or [self.depth])[0]
+        feats, logit = self.net.features_and_logit(x * 2 - 1, self.depth if layer == -1 else layer)
+        if output_layer_levels:
+            out[f"embedding_layer_{layer}"] = feats
+        out["embedding"] = torch.sigmoid(logit).unsqueeze(1)
+        return out
+
+
+class LatentDiscriminator(BaseDiscriminator):
+    def __init__(self, net: nn.Module):
+        super().__init__()
+        self.net = net
+
+    def forward(self, z, output_layer_levels=None):
+        return ModelOutput(embedding=torch.sigmoid(self.net(z)))
+
+
+def pythae_trainer(name: str, ours, images: torch.Tensor, workdir: str):
+    """pythae's model and trainer for genlab model ``ours`` (its freshly initialised networks, deep-copied)."""
+    import copy
+
+    net = copy.deepcopy(ours).cpu() if ours.device.type == "cpu" else copy.deepcopy(ours)
+    c = net.train_cfg
+    shape, z = tuple(net.shape), net.z
+    data = BaseDataset(to_unit(images), torch.zeros(len(images)))
+    common = dict(output_dir=workdir, per_device_train_batch_size=c.batch_size, num_epochs=1,
+                  no_cuda=net.device.type != "cuda")
+    if name == "vae":
+        model = VAE(VAEConfig(input_dim=shape, latent_dim=z, reconstruction_loss="bce"),
+                    encoder=Encoder(net.encoder, True), decoder=Decoder(net.decoder))
+        cfg = BaseTrainerConfig(learning_rate=c.lr, optimizer_params={"betas": (c.beta1, c.beta2)}, **common)
+        return model, BaseTrainer(model, data, training_config=cfg)
+    if name == "vaegan":
+        v = net.cfg
+        model = VAEGAN(VAEGANConfig(input_dim=shape, latent_dim=z, reconstruction_layer=v.feature_layer),
+                       encoder=Encoder(net.encoder, True), decoder=Decoder(net.decoder),
+                       discriminator=ImageDiscriminator(net.discriminator))
+        adam = {"betas": (v.beta1, 0.999)}
+        cfg = CoupledOptimizerAdversarialTrainerConfig(
+            encoder_learning_rate=v.lr, decoder_learning_rate=v.lr, discriminator_learning_rate=v.lr,
+            encoder_optimizer_params=adam, decoder_optimizer_params=adam, discriminator_optimizer_params=adam, **common)
+        return model, CoupledOptimizerAdversarialTrainer(model, data, training_config=cfg)
+    a = net.cfg
+    model = Adversarial_AE(Adversarial_AE_Config(input_dim=shape, latent_dim=z, reconstruction_loss="bce",
+                                                 deterministic_posterior=True),
+                           encoder=Encoder(net.encoder, False), decoder=Decoder(net.decoder),
+                           discriminator=LatentDiscriminator(net.latent_discriminator))
+    cfg = AdversarialTrainerConfig(
+        autoencoder_learning_rate=c.lr, discriminator_learning_rate=a.lr_reg,
+        autoencoder_optimizer_params={"betas": (c.beta1, c.beta2)},
+        discriminator_optimizer_params={"betas": (0.5, 0.999)}, **common)
+    return model, AdversarialTrainer(model, data, training_config=cfg)
+
+
+class Genlab:
+    """genlab's side: the model's own train_step on in-memory device batches (the loop ``genlab train`` runs)."""
+
+    def __init__(self, run):
+        self.run, self.step = run, 0
+        run.model.train()
+
+    def steps(self, n: int) -> int:
+        images = 0
+        for _ in range(n):
+            x, y = self.run.model.begin_step(self.step, self.run.batches)
+            self.run.model.train_step(x, y)
+            images, self.step = images + x.shape[0], self.step + 1
+        return images
+
+    def sampler(self):
+        self.run.model.eval()
+        return self.run.model.sample
+
+
+class Pythae:
+    """pythae's side: its trainer's own epoch loop over a dataset of exactly ``chunk`` batches."""
+
+    def __init__(self, name: str, ours, images: torch.Tensor, chunk: int, workdir: str):
+        n = chunk * ours.train_cfg.batch_size
+        self.model, self.trainer = pythae_trainer(name, ours, images[:n], workdir)
+        self.trainer.prepare_training()
+        self.epoch, self.chunk, self.batch = 0, chunk, ours.train_cfg.batch_size
+
+    def steps(self, n: int) -> int:
+        assert n == self.chunk
+        self.epoch += 1
+        self.trainer.train_step(self.epoch)
+        return n * self.batch
+
+    def sampler(self):
+        self.model.eval()
+        dec, z = self.model.decoder, self.model.latent_dim
+
+        def sample(k, generator=None):
+            eps = torch.randn(k, z, generator=generator, device=generator.device if generator else None)
+            return dec(eps)["reconstruction"]
+        return sample
+
+
+def timed(side, n: int, device) -> float:
+    synchronize(device)
+    t0 = time.perf_counter()
+    images = side.steps(n)
+    synchronize(device)
+    return images / (time.perf_counter() - t0)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("models", nargs="*", default=list(MODELS))
+    ap.add_argument("--steps", type=int, default=50, help="timed steps per measurement (and as many warm-up steps)")
+    ap.add_argument("--rounds", type=int, default=2, help="genlab/pythae pairs of throughput measurements")
+    ap.add_argument("--seconds", type=float, default=60.0, help="training wall time of each quality run")
+    ap.add_argument("--params", default=str(ROOT / "params.yaml"))
+    ap.add_argument("--out", default=str(ROOT / "metrics/bench_pythae.json"))
+    args = ap.parse_args()
+    params = load_params(Path(args.params))
+    train_images, _ = load_split(PREPARED, "train")
+    test_images, _ = load_split(PREPARED, "test")
+    rows = []
+    with tempfile.TemporaryDirectory() as work:
+        for name in args.models:
+            run = setup_run(name, params, PREPARED)
+            device = run.device
+            ev = replace(params.eval, extractor="domain")
+            scoring = Scoring(test_images, CLASSIFIER, ev, device)
+            # 1. throughput, A B A B on fresh copies of the same initial networks
+            ours, peer = Genlab(setup_run(name, params, PREPARED)), Pythae(name, run.model, train_images, args.steps, work)
+            ours.steps(args.steps), peer.steps(args.steps)  # warm-up
+            speeds = {"genlab": [], "pythae": []}
+            for _ in range(args.rounds):
+                speeds["genlab"].append(timed(ours, args.steps, device))
+                speeds["pythae"].append(timed(peer, args.steps, device))
+            row = {"model": name, "batch_size": run.train.batch_size, "device": str(device),
+                   **{f"{k}_images_per_s": statistics.median(v) for k, v in speeds.items()},
+                   "rounds": {k: v for k, v in speeds.items()}}
+            row["ratio"] = row["genlab_images_per_s"] / row["pythae_images_per_s"]
+            # 2. domain FID after the same wall time from the same initial networks
+            for label, side in (("genlab", Genlab(setup_run(name, params, PREPARED))),
+                                ("pythae", Pythae(name, setup_run(name, params, PREPARED).model, train_images, 50, work))):
+                t0, images = time.perf_counter(), 0
+                while time.perf_counter() - t0 < args.seconds:
+                    images += side.steps(50)
+                seconds = time.perf_counter() - t0
+                with torch.no_grad():
+                    fake = generate(side.sampler(), ev.n_samples, ev.batch_size, params.seed, device)
+                row[f"{label}_fid"] = scoring(fake)["fid"]
+                row[f"{label}_train_seconds"], row[f"{label}_images_seen"] = seconds, images
+            rows.append(row)
+            print(json.dumps({k: v for k, v in row.items() if k != "rounds"}), flush=True)
+    result = {"torch": torch.__version__, "steps": args.steps, "rounds": args.rounds, "seconds": args.seconds,
+              "n_samples": params.eval.n_samples, "models": rows}
+    write_json(Path(args.out), result)
+    print("\n| model | genlab img/s | pythae img/s | ratio | FID genlab | FID pythae | images seen genlab / pythae |")
+    print("|---|---|---|---|---|---|---|")
+    for r in rows:
+        print(f"| {r['model']} | {r['genlab_images_per_s']:.0f} | {r['pythae_images_per_s']:.0f} | {r['ratio']:.2f}x | "
+              f"{r['genlab_fid']:.2f} | {r['pythae_fid']:.2f} | {r['genlab_images_seen']} / {r['pythae_images_seen']} |")
+
+
+if __name__ == "__main__":
+    main()
