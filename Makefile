@@ -7,7 +7,7 @@ export PATH := $(BIN):$(PATH)
 # torch/torchvision: the builds the lab machines hold on disk; other machines get them from PyPI.
 TORCH := torch==2.14.1 torchvision==0.29.1
 
-.PHONY: setup repro test test-slow
+.PHONY: setup repro test test-slow bench
 setup: $(VENV)/.installed
 
 $(VENV)/.installed: pyproject.toml
@@ -23,3 +23,8 @@ test: setup
 
 test-slow: setup
 	python -m pytest -q -m slow
+
+bench: setup            # after `make repro`: speed table -> metrics/bench.json; the pythae peer needs .[bench]
+	genlab bench
+	pip install --disable-pip-version-check -q -e '.[bench]'
+	python benchmarks/peer_pythae.py

@@ -12,7 +12,8 @@ in-memory device batches, as ``genlab train`` does.
 
 1. Throughput: ``--steps`` timed steps after as many warm-up steps, alternating genlab, pythae, genlab, pythae
    (``--rounds`` pairs) in this one process; the median images/s of each is reported, and the ratio.
-2. Quality at equal wall time: each library trains a fresh model for ``--seconds`` seconds, then draws
+2. Quality at equal wall time: each library trains a fresh model for ``--seconds`` seconds of its own (the two
+   alternate in chunks of 50 steps, so drift in the machine's speed hits both alike), then draws
    ``eval.n_samples`` samples from N(0, I) through its decoder, scored by the domain extractor (FID vs the
    test split, the same scorer as ``genlab evaluate``).
 Writes metrics/bench_pythae.json and prints a table.
@@ -32,7 +33,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from genlab.bench.flops import synchronize
+from genlab.bench.flops import count_flops, synchronize
 from genlab.config import load_params
 from genlab.data.prepare import load_split
 from genlab.data.tensors import to_unit
@@ -219,7 +220,9 @@ def main() -> None:
             scoring = Scoring(test_images, CLASSIFIER, ev, device)
             # 1. throughput, A B A B on fresh copies of the same initial networks
             ours, peer = Genlab(setup_run(name, params, PREPARED)), Pythae(name, run.model, train_images, args.steps, work)
-            ours.steps(args.steps), peer.steps(args.steps)  # warm-up
+            # warm-up, FLOP-counted: what each library computes per trained image explains much of the ratio
+            flops = {k: count_flops(lambda: side.steps(args.steps)) / (args.steps * run.train.batch_size)
+                     for k, side in (("genlab", ours), ("pythae", peer))}
             speeds = {"genlab": [], "pythae": []}
             for _ in range(args.rounds):
                 speeds["genlab"].append(timed(ours, args.steps, device))
@@ -228,27 +231,34 @@ def main() -> None:
                    **{f"{k}_images_per_s": statistics.median(v) for k, v in speeds.items()},
                    "rounds": {k: v for k, v in speeds.items()}}
             row["ratio"] = row["genlab_images_per_s"] / row["pythae_images_per_s"]
-            # 2. domain FID after the same wall time from the same initial networks
-            for label, side in (("genlab", Genlab(setup_run(name, params, PREPARED))),
-                                ("pythae", Pythae(name, setup_run(name, params, PREPARED).model, train_images, 50, work))):
-                t0, images = time.perf_counter(), 0
-                while time.perf_counter() - t0 < args.seconds:
-                    images += side.steps(50)
-                seconds = time.perf_counter() - t0
+            row.update({f"{k}_flops_per_image": v for k, v in flops.items()})
+            # 2. domain FID after the same wall time from the same initial networks: the two train in alternating
+            # chunks of 50 steps, each on its own clock, so a drift in the machine's speed hits both alike
+            sides = {"genlab": Genlab(setup_run(name, params, PREPARED)),
+                     "pythae": Pythae(name, setup_run(name, params, PREPARED).model, train_images, 50, work)}
+            clock, seen = dict.fromkeys(sides, 0.0), dict.fromkeys(sides, 0)
+            while min(clock.values()) < args.seconds:
+                for label, side in sides.items():
+                    if clock[label] < args.seconds:
+                        t0 = time.perf_counter()
+                        seen[label] += side.steps(50)
+                        clock[label] += time.perf_counter() - t0
+            for label, side in sides.items():
                 with torch.no_grad():
                     fake = generate(side.sampler(), ev.n_samples, ev.batch_size, params.seed, device)
                 row[f"{label}_fid"] = scoring(fake)["fid"]
-                row[f"{label}_train_seconds"], row[f"{label}_images_seen"] = seconds, images
+                row[f"{label}_train_seconds"], row[f"{label}_images_seen"] = clock[label], seen[label]
             rows.append(row)
             print(json.dumps({k: v for k, v in row.items() if k != "rounds"}), flush=True)
     result = {"torch": torch.__version__, "steps": args.steps, "rounds": args.rounds, "seconds": args.seconds,
               "n_samples": params.eval.n_samples, "models": rows}
     write_json(Path(args.out), result)
-    print("\n| model | genlab img/s | pythae img/s | ratio | FID genlab | FID pythae | images seen genlab / pythae |")
-    print("|---|---|---|---|---|---|---|")
+    print("\n| model | genlab img/s | pythae img/s | ratio | MFLOP/img genlab / pythae | FID genlab | FID pythae | "
+          "images seen genlab / pythae |")
+    print("|---|---|---|---|---|---|---|---|")
     for r in rows:
         print(f"| {r['model']} | {r['genlab_images_per_s']:.0f} | {r['pythae_images_per_s']:.0f} | {r['ratio']:.2f}x | "
-              f"{r['genlab_fid']:.2f} | {r['pythae_fid']:.2f} | {r['genlab_images_seen']} / {r['pythae_images_seen']} |")
+              f"{r['genlab_flops_per_image'] / 1e6:.1f} / {r['pythae_flops_per_image'] / 1e6:.1f} | {r['genlab_fid']:.2f} | {r['pythae_fid']:.2f} | {r['genlab_images_seen']} / {r['pythae_images_seen']} |")
 
 
 if __name__ == "__main__":

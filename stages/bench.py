@@ -10,7 +10,7 @@ from stages.common import CLASSIFIER, METRICS, PREPARED, ParamsOption, params_fo
 HELP = f"""Measure each model at its params (params.yaml plus -p overrides) on this machine: training
 images/s over --steps optimizer steps after --warmup untimed ones (the last steps of its schedule, so
 Progressive GAN is timed at full resolution), training FLOPs per image (forward + backward, torch's
-FLOP counter), MFU = achieved FLOP/s / this machine's measured dense-matmul FLOP/s, peak memory (CUDA
+FLOP counter), MFU = achieved FLOP/s / the dense-matmul FLOP/s measured right after (same process), peak memory (CUDA
 max_memory_allocated, else the process's peak RSS; every model runs in its own process), and evaluation
 samples/s (generation + domain features + FID/KID/PR/IS for --eval-samples samples; the real features
 are cached first). Adds the per-stage wall times of the last timed `dvc repro` when

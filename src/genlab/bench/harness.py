@@ -71,7 +71,7 @@ def time_evaluation(run, scoring, n: int, batch_size: int, seed: int) -> dict:
 
 
 def bench_model(name: str, params: Params, prepared: Path, classifier: Path, steps: int, warmup: int,
-                eval_samples: int, peak_flops: float) -> dict:
+                eval_samples: int, matmul_n: int = 2048) -> dict:
     """Every number of one model (run this in its own process for a clean peak RSS)."""
     from genlab.data.prepare import load_split
     from genlab.data.tensors import to_unit
@@ -82,11 +82,15 @@ def bench_model(name: str, params: Params, prepared: Path, classifier: Path, ste
     run = setup_run(name, params, prepared)
     rss_before = peak_memory_mb(run.device)
     out = {"model": name, "device": str(run.device), "parameters": count_parameters(run.model),
-           "precision": "bf16" if autocast_dtype(run.train, run.device) else "fp32",
+           "precision": "bf16" if autocast_dtype(run.train, run.device) else "fp32",  # of the training steps
            **time_training(run, warmup, steps)}
-    out["train_tflops_per_s"] = out["train_images_per_s"] * out["train_flops_per_image"] / 1e12
-    out["mfu"] = out["train_tflops_per_s"] * 1e12 / peak_flops
     out["peak_memory_mb"] = peak_memory_mb(run.device)
+    out["train_tflops_per_s"] = out["train_images_per_s"] * out["train_flops_per_image"] / 1e12
+    # MFU against the peak measured right after the timed steps (a shared machine's speed drifts between
+    # models), in the dtype the matmuls ran in (bf16 under autocast, else fp32: TF32 on CUDA)
+    dtype = autocast_dtype(run.train, run.device) or torch.float32
+    out["matmul_tflops_per_s"] = matmul_flops_per_s(run.device, matmul_n, dtype) / 1e12
+    out["mfu"] = out["train_tflops_per_s"] / out["matmul_tflops_per_s"]
     out["memory_before_train_mb"] = rss_before
     if eval_samples:
         images, labels = load_split(prepared, "test")
@@ -109,7 +113,7 @@ def bench_all(models: list[str], params: Params, prepared: Path, classifier: Pat
                "torch": torch.__version__, "matmul_n": matmul_n, "matmul_tflops_per_s": peak / 1e12}
     rows = []
     for name in models:
-        args = (name, params, prepared, classifier, steps, warmup, eval_samples, peak)
+        args = (name, params, prepared, classifier, steps, warmup, eval_samples, matmul_n)
         if not isolate:
             rows.append(bench_model(*args))
             continue

@@ -78,6 +78,9 @@ class PGGAN(GenerativeModel):
         channels, resolution = shape[0], shape[1]
         if shape[1] != shape[2]:
             raise ConfigError(f"pggan: needs square images, got {shape[1]}x{shape[2]}; set data.resolution")
+        if train.compile and cfg.loss == "wgan-gp":
+            raise ConfigError("train.compile: torch.compile cannot differentiate twice, which the WGAN-GP penalty "
+                              "needs; set train.compile: false (or pggan.loss: non-saturating)")
         # Growing doubles from 4x4: a side that is not a power of two (MNIST's 28) is padded with black to
         # the next one (32) for training, and samples are cropped back to the data's size.
         self.grow_resolution = max(4, 1 << (resolution - 1).bit_length())

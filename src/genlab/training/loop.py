@@ -2,7 +2,8 @@
 
 It resumes from the newest matching checkpoint, shows a progress bar, accumulates losses on the
 device (read every ``train.log_every`` steps: no host sync per step), logs curves with dvclive and
-checkpoints every ``train.checkpoint_every`` steps. Same seed and params on CPU -> same weights,
+checkpoints every ``train.checkpoint_every`` steps. Each step runs under ``train.precision``'s
+autocast (bf16 on CUDA by default). Same seed and params on CPU -> same weights,
 whether or not the run was interrupted.
 """
 
