@@ -60,8 +60,7 @@ def main() -> None:
                 fake = gen()
 
                 def feats():
-                    with mode():
-                        scorer.net(fake[:1].to(device))  # the scorer itself runs under inference_mode
+                    with mode():  # the network alone: FeatureScorer.features fixes inference_mode
                         for b in fake.split(batch):
                             scorer.net(b.to(device))
                 print(f"| {name} | {mode_name} | {batch} | {best_of(gen, args.repeats, device):.2f} | "

@@ -39,7 +39,7 @@ def build(name: str, params, off: set[str]):
     model = run.model
     if "fused Adam" in off:
         for key, opt in model.optimizers.items():
-            groups = [{**{k: v for k, v in g.items() if k not in ("fused", "foreach")}} for g in opt.param_groups]
+            groups = [{k: v for k, v in g.items() if k not in ("fused", "foreach")} for g in opt.param_groups]
             model.optimizers[key] = torch.optim.Adam(groups, foreach=False, fused=False)
     if "rand-mask dropout" in off:
         for parent in model.modules():

@@ -113,7 +113,7 @@ def pythae_trainer(name: str, ours, images: torch.Tensor, workdir: str):
     """pythae's model and trainer for genlab model ``ours`` (its freshly initialised networks, deep-copied)."""
     import copy
 
-    net = copy.deepcopy(ours).cpu() if ours.device.type == "cpu" else copy.deepcopy(ours)
+    net = copy.deepcopy(ours)
     c = net.train_cfg
     shape, z = tuple(net.shape), net.z
     data = BaseDataset(to_unit(images), torch.zeros(len(images)))
