@@ -39,6 +39,8 @@ from genlab.data.prepare import load_split
 from genlab.data.tensors import to_unit
 from genlab.io import write_json
 from genlab.metrics.evaluate import Scoring, generate
+from genlab.training.device import autocast
+from genlab.training.loop import run_step
 from genlab.training.run import setup_run
 
 try:
@@ -147,18 +149,19 @@ def pythae_trainer(name: str, ours, images: torch.Tensor, workdir: str):
 
 
 class Genlab:
-    """genlab's side: the model's own train_step on in-memory device batches (the loop ``genlab train`` runs)."""
+    """genlab's side: the step ``genlab train`` runs (its train_step on in-memory device batches, under
+    train.precision)."""
 
     def __init__(self, run):
         self.run, self.step = run, 0
+        self.precision = autocast(run.train, run.device)
         run.model.train()
 
     def steps(self, n: int) -> int:
         images = 0
         for _ in range(n):
-            x, y = self.run.model.begin_step(self.step, self.run.batches)
-            self.run.model.train_step(x, y)
-            images, self.step = images + x.shape[0], self.step + 1
+            images += run_step(self.run.model, self.run.batches, self.step, self.precision)[0]
+            self.step += 1
         return images
 
     def sampler(self):

@@ -19,6 +19,7 @@ import torch
 from genlab.bench.flops import count_flops, matmul_flops_per_s, synchronize
 from genlab.config import Params
 from genlab.training.device import autocast, autocast_dtype, cpu_cores
+from genlab.training.loop import run_step
 
 
 def peak_memory_mb(device: torch.device) -> float:
@@ -36,10 +37,7 @@ def time_training(run, warmup: int, steps: int) -> dict:
     model.train()
 
     def one(step: int) -> int:
-        x, y = model.begin_step(step, batches)
-        with precision:
-            model.train_step(x, y)
-        return x.shape[0]
+        return run_step(model, batches, step, precision)[0]
 
     sizes: list[int] = []
     flops = count_flops(lambda: sizes.append(one(start)))  # the first warm-up step, counted
@@ -81,14 +79,13 @@ def bench_model(name: str, params: Params, prepared: Path, classifier: Path, ste
 
     run = setup_run(name, params, prepared)
     rss_before = peak_memory_mb(run.device)
+    dtype = autocast_dtype(run.train, run.device) or torch.float32  # of the training steps' matmuls
     out = {"model": name, "device": str(run.device), "parameters": count_parameters(run.model),
-           "precision": "bf16" if autocast_dtype(run.train, run.device) else "fp32",  # of the training steps
-           **time_training(run, warmup, steps)}
+           "precision": "bf16" if dtype == torch.bfloat16 else "fp32", **time_training(run, warmup, steps)}
     out["peak_memory_mb"] = peak_memory_mb(run.device)
     out["train_tflops_per_s"] = out["train_images_per_s"] * out["train_flops_per_image"] / 1e12
     # MFU against the peak measured right after the timed steps (a shared machine's speed drifts between
     # models), in the dtype the matmuls ran in (bf16 under autocast, else fp32: TF32 on CUDA)
-    dtype = autocast_dtype(run.train, run.device) or torch.float32
     out["matmul_tflops_per_s"] = matmul_flops_per_s(run.device, matmul_n, dtype) / 1e12
     out["mfu"] = out["train_tflops_per_s"] / out["matmul_tflops_per_s"]
     out["memory_before_train_mb"] = rss_before

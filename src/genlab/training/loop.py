@@ -55,10 +55,8 @@ def fit(model: GenerativeModel, batches: InMemoryBatches, cfg: TrainConfig, ckpt
             group.setdefault("initial_lr", group["lr"])
     for step in range(start, cfg.steps):
         set_lr(model, lr_factor(cfg, step))
-        x, y = model.begin_step(step, batches)
-        images += x.shape[0]
-        with precision:
-            out = model.train_step(x, y)
+        n, out = run_step(model, batches, step, precision)
+        images += n
         for k, v in out.items():
             sums[k] = sums[k] + v if k in sums else v.clone()
         count += 1
@@ -86,6 +84,16 @@ def fit(model: GenerativeModel, batches: InMemoryBatches, cfg: TrainConfig, ckpt
     log.info("%s: %d steps in %.1fs", name, cfg.steps, total)
     return {"steps": cfg.steps, "images_seen": images, "train_seconds": total,
             "history": history}
+
+
+def run_step(model: GenerativeModel, batches: InMemoryBatches, step: int,
+             precision) -> tuple[int, dict[str, torch.Tensor]]:
+    """Optimizer step ``step``: the model's minibatch (and schedule), its ``train_step`` under ``precision``
+    (an autocast context from :func:`genlab.training.device.autocast`) -> (images in the batch, losses)."""
+    x, y = model.begin_step(step, batches)
+    with precision:
+        out = model.train_step(x, y)
+    return x.shape[0], out
 
 
 def open_live(live_dir: Path) -> Live:

@@ -40,6 +40,7 @@ class TrainingRun:
     """A model built from params, ready for :func:`fit`: what ``train`` runs and ``bench`` times."""
 
     name: str
+    cfg: object  # the model's own params section
     model: GenerativeModel
     batches: InMemoryBatches
     train: TrainConfig
@@ -69,12 +70,13 @@ def setup_run(name: str, params: Params, prepared: Path) -> TrainingRun:
     run = {"name": name, "seed": params.seed, "cfg": {k: v for k, v in as_dict(cfg).items() if k not in ignored},
            "model": as_dict(params.model), "train": {k: v for k, v in as_dict(train).items() if k not in ignored},
            "data": manifest["splits"]["train"]["images_sha256"], "device": device.type}
-    if devices.autocast_dtype(train, device) is not None:
-        run["autocast"] = str(devices.autocast_dtype(train, device))
+    dtype = devices.autocast_dtype(train, device)
+    if dtype is not None:
+        run["autocast"] = str(dtype)
     if model.schedule_key() is not None:
         run["schedule"] = model.schedule_key()
     batches = InMemoryBatches(images, labels, train.batch_size, params.seed, device)
-    return TrainingRun(name, model, batches, train, fingerprint(run), images, manifest["num_classes"], device)
+    return TrainingRun(name, cfg, model, batches, train, fingerprint(run), images, manifest["num_classes"], device)
 
 
 def train_model(name: str, params: Params, prepared: Path, out_dir: Path, ckpt_dir: Path, live_dir: Path,
@@ -88,7 +90,7 @@ def train_model(name: str, params: Params, prepared: Path, out_dir: Path, ckpt_d
             "train_seconds": round(summary["train_seconds"], 2), "parameters": count_parameters(model),
             "device": str(device), **model.run_summary(summary["history"])}
     save_torch(out_dir / "model.pt", {
-        "name": name, "cfg": as_dict(params.model_config(name)), "model": as_dict(params.model),
+        "name": name, "cfg": as_dict(r.cfg), "model": as_dict(params.model),
         "train": as_dict(train), "shape": list(images.shape[1:]), "num_classes": r.num_classes,
         "weights": model.state_dict(), "meta": meta})
     write_json(out_dir / "train.json", meta)
