@@ -48,9 +48,11 @@ def write_json(path: str | Path, obj: Any) -> None:
 
 
 def save_torch(path: str | Path, obj: Any) -> None:
-    """``torch.save`` atomically; ``obj`` must hold only tensors and plain Python values."""
-    with atomic_path(path) as tmp:
-        torch.save(obj, tmp)
+    """``torch.save`` atomically; ``obj`` must hold only tensors and plain Python values. Saved through a file
+    handle, so the archive's record names do not come from the random temporary file name: the same ``obj``
+    gives the same bytes, and DVC sees an unchanged output as unchanged."""
+    with atomic_path(path) as tmp, open(tmp, "wb") as fh:
+        torch.save(obj, fh)
 
 
 def load_torch(path: str | Path, map_location: Any = "cpu") -> Any:
