@@ -117,3 +117,14 @@ def test_resume_equals_uninterrupted_run_for_multi_network_models(prepared_small
     assert wa.keys() == wb.keys()
     for k in wa:
         assert torch.equal(wa[k], wb[k]), k
+
+
+def test_rerunning_a_finished_run_keeps_its_model_file(prepared_small, tmp_path):
+    """A finished run resumed for zero steps writes the same model.pt (same recorded time), so DVC does not
+    rerun every stage after it."""
+    p = small_params(steps=10)
+    first = train_model("vae", p, prepared_small, tmp_path / "m", tmp_path / "ck", tmp_path / "live")
+    before = (tmp_path / "m" / "model.pt").read_bytes()
+    again = train_model("vae", p, prepared_small, tmp_path / "m", tmp_path / "ck", tmp_path / "live")
+    assert again["train_seconds"] == first["train_seconds"]
+    assert (tmp_path / "m" / "model.pt").read_bytes() == before

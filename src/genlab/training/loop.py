@@ -48,6 +48,9 @@ def fit(model: GenerativeModel, batches: InMemoryBatches, cfg: TrainConfig, ckpt
     model.train()
     sums: dict[str, torch.Tensor] = {}
     count, t0, last_t, last_images = 0, time.perf_counter(), time.perf_counter(), images
+    # the training time is the one saved with the last checkpoint, so a finished run resumed for zero steps
+    # writes the same model.pt and DVC does not rerun every stage after it
+    total = elapsed
     bar = progress(cfg.steps, f"train {name}", initial=start)
     precision = autocast(cfg, batches.images.device)
     for opt in model.optimizers.values():  # the base lr survives checkpoints inside the optimizer state
@@ -71,16 +74,16 @@ def fit(model: GenerativeModel, batches: InMemoryBatches, cfg: TrainConfig, ckpt
             bar.set_postfix({k: f"{v:.4g}" for k, v in record.items() if k != "step"}, refresh=False)
             sums, count, last_t, last_images = {}, 0, now, images
         if done % cfg.checkpoint_every == 0 or done == cfg.steps:
+            total = elapsed + time.perf_counter() - t0
             save_checkpoint(ckpt_dir, done, {
                 "fingerprint": fp, "state": model.training_state(), "rng": rng_state(), "history": history,
-                "elapsed": elapsed + time.perf_counter() - t0, "images": images})
+                "elapsed": total, "images": images})
         bar.update(1)
         if on_step is not None:
             on_step(done)
     bar.close()
     live.end()
     model.eval()
-    total = elapsed + time.perf_counter() - t0
     log.info("%s: %d steps in %.1fs", name, cfg.steps, total)
     return {"steps": cfg.steps, "images_seen": images, "train_seconds": total,
             "history": history}
