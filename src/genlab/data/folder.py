@@ -1,9 +1,17 @@
-"""Image-folder datasets: every image under a folder, class = its first-level sub-folder (if any)."""
+"""Image-folder datasets: every image under a folder, class = its first-level sub-folder (if any).
+
+Folders are untrusted input: a file that does not decode, or whose pixel count exceeds Pillow's
+decompression-bomb limit (``PIL.Image.MAX_IMAGE_PIXELS``, kept at Pillow's default; Pillow only warns
+between 1x and 2x of it, here that is refused too), stops preparation with an error naming the file.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import warnings
 from pathlib import Path
+from typing import Iterator
 
 import numpy as np
 import torch
@@ -16,18 +24,30 @@ log = logging.getLogger(__name__)
 EXTENSIONS = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff"}
 
 
+@contextlib.contextmanager
+def _open(path: Path) -> Iterator[Image.Image]:
+    """``Image.open`` that refuses oversized and unreadable files with a :class:`DataError` naming ``path``."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(path) as img:
+                yield img
+    except (Image.DecompressionBombWarning, Image.DecompressionBombError) as exc:
+        raise DataError(f"{path}: refused, too many pixels for a training image ({exc}); downscale it or remove "
+                        "it") from None
+    except (OSError, ValueError, SyntaxError) as exc:
+        raise DataError(f"{path}: not a readable image ({type(exc).__name__}: {exc}); remove or replace it") from None
+
+
 def _read(path: Path, mode: str, size: int) -> np.ndarray:
     """Decode one image, centre-crop it square and resize it; any failure names the file."""
-    try:
-        with Image.open(path) as img:
-            img = img.convert(mode)
-            w, h = img.size
-            side = min(w, h)
-            left, top = (w - side) // 2, (h - side) // 2
-            img = img.crop((left, top, left + side, top + side)).resize((size, size), Image.Resampling.BICUBIC)
-            arr = np.asarray(img, dtype=np.uint8)
-    except (OSError, ValueError, Image.DecompressionBombError) as exc:
-        raise DataError(f"{path}: not a readable image ({type(exc).__name__}: {exc}); remove or replace it") from None
+    with _open(path) as img:
+        img = img.convert(mode)
+        w, h = img.size
+        side = min(w, h)
+        left, top = (w - side) // 2, (h - side) // 2
+        img = img.crop((left, top, left + side, top + side)).resize((size, size), Image.Resampling.BICUBIC)
+        arr = np.asarray(img, dtype=np.uint8)
     return arr[:, :, None] if arr.ndim == 2 else arr
 
 
@@ -40,7 +60,7 @@ def load_folder(root: Path, test_fraction: float, size: int | None = None) -> di
         raise DataError(f"data.folder: {root} holds {len(files)} image(s) ({', '.join(sorted(EXTENSIONS))}); "
                         "at least 2 are needed")
     classes = sorted({p.relative_to(root).parts[0] for p in files if len(p.relative_to(root).parts) > 1})
-    with Image.open(files[0]) as first:
+    with _open(files[0]) as first:
         mode = "L" if first.mode in ("1", "L", "I;16", "I") else "RGB"
         size = size or min(first.size)
     images = np.stack([_read(p, mode, size) for p in files])
