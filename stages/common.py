@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import functools
 import logging
 from pathlib import Path
@@ -18,6 +19,11 @@ CLASSIFIER = MODELS_DIR / "classifier" / "classifier.pt"
 METRICS = Path("metrics")
 GRIDS = METRICS / "grids"
 TRAIN_LOGS = METRICS / "train"
+
+# Failures to write an output, with the fix to suggest
+WRITE_ERRORS = {errno.ENOSPC: "free disk space", errno.EDQUOT: "free space within your disk quota",
+                errno.EACCES: "make the folder writable", errno.EPERM: "make the folder writable",
+                errno.EROFS: "run where the file system is writable"}
 
 ParamsOption = typer.Option(Path("params.yaml"), "--params", "-p", help="params file to read")
 
@@ -39,6 +45,12 @@ def stage(fn):
             return fn(*args, **kwargs)
         except USER_ERRORS as exc:
             typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(2) from None
+        except OSError as exc:
+            if exc.errno not in WRITE_ERRORS:
+                raise
+            typer.echo(f"error: cannot write {exc.filename or 'an output'}: {exc.strerror}; {WRITE_ERRORS[exc.errno]}, "
+                       "then rerun (outputs written before are intact, checkpoints included)", err=True)
             raise typer.Exit(2) from None
 
     return wrapper

@@ -1,12 +1,14 @@
 """Atomic file output: every file is written to a temporary name in its folder, then renamed.
 
 An interrupted run therefore never leaves a half-written file that looks finished, and a failed
-write leaves the previous version of the file intact.
+write (a full disk, a read-only folder) leaves the previous version of the file intact and raises an
+``OSError`` that names the output it was writing.
 """
 
 from __future__ import annotations
 
 import contextlib
+import io
 import json
 import os
 import tempfile
@@ -24,8 +26,11 @@ os.umask(_UMASK)
 def atomic_path(path: str | Path) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; on success it replaces ``path`` in one rename."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=f"{path.suffix}.tmp")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=f"{path.suffix}.tmp")
+    except OSError as exc:
+        raise OSError(exc.errno, exc.strerror, str(path)) from None
     os.close(fd)
     tmp = Path(tmp)
     os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp creates 0600; give the file the usual permissions
@@ -34,6 +39,8 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
         with open(tmp, "rb") as fh:
             os.fsync(fh.fileno())
         os.replace(tmp, path)
+    except OSError as exc:  # e.g. a full disk: name the output, not the temporary file
+        raise OSError(exc.errno, exc.strerror, str(path)) from None
     finally:
         tmp.unlink(missing_ok=True)
 
@@ -48,11 +55,14 @@ def write_json(path: str | Path, obj: Any) -> None:
 
 
 def save_torch(path: str | Path, obj: Any) -> None:
-    """``torch.save`` atomically; ``obj`` must hold only tensors and plain Python values. Saved through a file
-    handle, so the archive's record names do not come from the random temporary file name: the same ``obj``
-    gives the same bytes, and DVC sees an unchanged output as unchanged."""
-    with atomic_path(path) as tmp, open(tmp, "wb") as fh:
-        torch.save(obj, fh)
+    """``torch.save`` atomically; ``obj`` must hold only tensors and plain Python values. Serialized in memory
+    first, so the archive's record names do not come from the random temporary file name (the same ``obj``
+    gives the same bytes, and DVC sees an unchanged output as unchanged) and a full disk surfaces as the
+    plain ``OSError`` of the write (torch's own writer reports it as an opaque RuntimeError)."""
+    buf = io.BytesIO()
+    torch.save(obj, buf)
+    with atomic_path(path) as tmp:
+        tmp.write_bytes(buf.getbuffer())
 
 
 def load_torch(path: str | Path, map_location: Any = "cpu") -> Any:
