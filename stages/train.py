@@ -14,6 +14,10 @@ Writes {MODELS_DIR}/MODEL/model.pt (weights-only) and train.json, curves under {
 (dvclive), and resumable checkpoints under {CHECKPOINTS}/MODEL: rerun after an interruption and it
 continues from the newest checkpoint whose params match.
 
+With train.nproc > 1 the command relaunches itself under torchrun (--standalone, train.nproc processes on
+this machine; data parallel, see README). Started by torchrun yourself (e.g. across machines), it joins
+the group torchrun describes.
+
 Params read: seed, device, the MODEL section (see params.yaml), and
 
 {describe(ModelConfig, "model")}
@@ -26,7 +30,14 @@ def run(model: str = typer.Argument(..., help=f"model to train: {' | '.join(MODE
         params: Path = ParamsOption) -> None:
     p = params_for(params)
     # Heavy imports only once the params are valid: a bad param fails fast.
-    from genlab.training.run import train_model
+    from genlab.training import distributed
+    from genlab.training.run import check_data_parallel, train_model
 
-    p.model_config(model)  # unknown model -> one-line error before anything is written
+    cfg = p.model_config(model)  # unknown model -> one-line error before anything is written
+    if p.train.nproc > 1 and not distributed.under_torchrun():
+        check_data_parallel({p.train.batch_size, *getattr(cfg, "batch_sizes", ())}, p.train.nproc)
+        code = distributed.launch(p.train.nproc, ["stages", "train", model, "--params", str(params)])
+        if code:
+            raise typer.Exit(code)
+        return
     train_model(model, p, PREPARED, MODELS_DIR / model, CHECKPOINTS / model, TRAIN_LOGS / model)

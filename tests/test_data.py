@@ -15,7 +15,7 @@ import pytest
 import torch
 from PIL import Image
 
-from genlab.config import DataConfig
+from genlab.config import ConfigError, DataConfig
 from genlab.data import mirror
 from genlab.data.batches import InMemoryBatches
 from genlab.data.prepare import load_split, prepare, read_manifest
@@ -128,6 +128,24 @@ def test_folder_errors_name_the_problem(tmp_path):
     assert not (tmp_path / "out").exists()
 
 
+def test_oversized_and_corrupt_folder_images_are_refused_by_name(tmp_path, monkeypatch):
+    """Pillow's decompression-bomb limit stays on (and its warning zone is refused too); a corrupt first image
+    (the one that fixes mode and size) is named like any other."""
+    assert Image.MAX_IMAGE_PIXELS == 89_478_485  # Pillow's default, never disabled by genlab
+    _write_folder(tmp_path / "imgs")  # 40x48 pixels each
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 1500)  # 1x..2x of the limit: Pillow itself only warns
+    with pytest.raises(DataError, match=r"cats/0\.png: refused, too many pixels"):
+        prepare(DataConfig(name="folder", folder=str(tmp_path / "imgs"), resolution=16), tmp_path / "out")
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 900)  # beyond 2x: Pillow's DecompressionBombError
+    with pytest.raises(DataError, match=r"cats/0\.png: refused, too many pixels"):
+        prepare(DataConfig(name="folder", folder=str(tmp_path / "imgs"), resolution=16), tmp_path / "out")
+    monkeypatch.undo()
+    (tmp_path / "imgs" / "cats" / "0.png").write_bytes(b"GIF89a truncated")
+    with pytest.raises(DataError, match=r"cats/0\.png: not a readable image"):
+        prepare(DataConfig(name="folder", folder=str(tmp_path / "imgs"), resolution=16), tmp_path / "out")
+    assert not (tmp_path / "out").exists()
+
+
 def test_prepared_checksums_are_verified_on_load(prepared_small, tmp_path):
     copy = tmp_path / "prepared"
     shutil.copytree(prepared_small, copy)
@@ -156,6 +174,24 @@ def test_batches_are_a_function_of_step_only():
     assert torch.equal(b.batch(9)[0], seen[9])  # random access == sequential
     epoch0 = torch.cat(seen[:6]).flatten()
     assert len(set((epoch0 * 255).round().tolist())) == 48  # no repeats within an epoch
+
+
+def test_data_parallel_shards_make_up_the_global_batch():
+    """Each of w processes takes a contiguous 1/w of the single-process minibatch, in fixed and in growing
+    (span) batches; a batch that does not split is a clear error."""
+    images = torch.arange(50, dtype=torch.uint8).view(50, 1, 1, 1)
+    labels = torch.arange(50)
+    cpu = torch.device("cpu")
+    one = InMemoryBatches(images, labels, 8, seed=3, device=cpu)
+    shards = [InMemoryBatches(images, labels, 8, seed=3, device=cpu, rank=r, world=2) for r in range(2)]
+    for step in (0, 5, 11):
+        x, y = one.batch(step)
+        parts = [s.batch(step) for s in shards]
+        assert torch.equal(torch.cat([p[0] for p in parts]), x) and torch.equal(torch.cat([p[1] for p in parts]), y)
+        assert len(parts[0][1]) == 4
+    assert torch.equal(torch.cat([s.span(47, 6)[1] for s in shards]), one.span(47, 6)[1])
+    with pytest.raises(ConfigError, match="does not split over 2 processes"):
+        shards[0].span(0, 5)
 
 
 def test_binarize_keeps_the_mean_intensity_and_is_fixed(mnist):

@@ -154,7 +154,8 @@ class ModelConfig:
 
 @dataclass(frozen=True)
 class TrainConfig:
-    batch_size: int = param(128, "images per optimizer step", positive=True)
+    batch_size: int = param(128, "images per optimizer step, over all processes (global: each of train.nproc "
+                            "processes takes batch_size / nproc of them)", positive=True)
     lr: float = param(1.0e-3, "Adam learning rate", positive=True)
     beta1: float = param(0.9, "Adam beta1", min=0.0, max=1.0)
     beta2: float = param(0.999, "Adam beta2", min=0.0, max=1.0)
@@ -167,6 +168,12 @@ class TrainConfig:
         "auto", "training arithmetic: bf16 autocast or fp32; auto = bf16 on CUDA, fp32 on the CPU")
     compile: bool = param(False, "torch.compile every network (first steps slower while it compiles; see README)")
     channels_last: bool = param(False, "NHWC memory format for the conv layers (see README for when it helps)")
+    nproc: int = param(1, "data-parallel training processes on this machine (torchrun; NCCL on CUDA with one GPU "
+                       "each, Gloo on the CPU); results differ from 1 process only by the noise each draws", positive=True)
+    max_grad_norm: float = param(0.0, "clip each optimizer's gradient to this global 2-norm (0 = off)", min=0.0)
+    on_nonfinite: Literal["error", "skip"] = param(
+        "error", "a NaN/inf loss or gradient is never applied; error: stop at the next log point naming the model, "
+        "step and loss term (the last checkpoint is kept); skip: count it in train.json and go on")
 
 
 @dataclass(frozen=True)

@@ -7,4 +7,8 @@ class DataError(RuntimeError):
     """A data source is missing, corrupt or does not match its checksum; the message names the file."""
 
 
-USER_ERRORS = (ConfigError, DataError)
+class TrainingError(RuntimeError):
+    """Training cannot go on (e.g. a non-finite loss); the message names the model, the step and what to change."""
+
+
+USER_ERRORS = (ConfigError, DataError, TrainingError)

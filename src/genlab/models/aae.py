@@ -26,7 +26,6 @@ from torch import nn
 
 from genlab.config import ConfigError, param
 from genlab.models.autoencoder import Autoencoder
-from genlab.models.base import step
 from genlab.models.vae import log_likelihood
 from genlab.nn.adversarial import discriminator_loss, generator_loss
 from genlab.nn.priors import COMPONENTS, sample_prior
@@ -94,16 +93,16 @@ class AAE(Autoencoder):
     def train_step(self, x, y):
         # Reconstruction phase: encoder and decoder on -log p(x | enc(x)).
         rec = -log_likelihood(x, self.decoder(self.code(x)), self.cfg.likelihood, self.cfg.sigma).mean()
-        step(self.optimizers["ae"], rec)
+        self.step("ae", rec, "rec")
         # Regularization phase: D separates p(z) from q(z) ...
         y = y if self.labels_in_d else None
         prior = self.prior(len(x), labels=y)
         codes = self.code(x)
         loss_d = discriminator_loss(self.discriminate(prior, y), self.discriminate(codes.detach(), y), self.cfg.loss)
-        step(self.optimizers["d"], loss_d)
+        self.step("d", loss_d, "loss_d")
         # ... then the encoder, as the generator, fools it (gradients through D, not of D's weights).
         self.latent_discriminator.requires_grad_(False)
         loss_g = generator_loss(self.discriminate(codes, y), self.cfg.loss)
-        step(self.optimizers["g"], loss_g)
+        self.step("g", loss_g, "loss_g")
         self.latent_discriminator.requires_grad_(True)
         return {"rec": rec.detach(), "loss_d": loss_d.detach(), "loss_g": loss_g.detach()}

@@ -17,7 +17,6 @@ import torch
 from genlab.config import param
 from genlab.data.tensors import to_unit
 from genlab.models.autoencoder import Autoencoder
-from genlab.models.base import step
 from genlab.models.vae import log_likelihood
 
 
@@ -45,7 +44,7 @@ class AE(Autoencoder):
 
     def train_step(self, x, y):
         loss = self.reconstruction_loss(x).mean()
-        step(self.optimizers["ae"], loss)
+        self.step("ae", loss)
         return {"loss": loss.detach()}
 
     @torch.no_grad()

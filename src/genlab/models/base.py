@@ -1,7 +1,9 @@
 """The contract every model family fulfils; the training loop and evaluation know only this.
 
 A model owns its networks and optimizers. ``train_step`` takes one batch and returns detached
-scalar tensors (no host sync: the loop reads them every ``train.log_every`` steps).
+scalar tensors (no host sync: the loop reads them every ``train.log_every`` steps). Every optimizer update
+goes through :meth:`GenerativeModel.step` (or :func:`step` with the model's ``updater``), which averages the
+gradients over data-parallel processes, skips non-finite updates and clips (:mod:`genlab.training.update`).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from torch import nn
 
 from genlab.config import EvalConfig, ModelConfig, TrainConfig
 from genlab.nn.stacks import Shape
+from genlab.training.update import Updater
 
 
 class GenerativeModel(nn.Module):
@@ -23,6 +26,11 @@ class GenerativeModel(nn.Module):
         self.cfg, self.model_cfg, self.train_cfg = cfg, model, train
         self.shape, self.num_classes = tuple(shape), num_classes
         self.optimizers: dict[str, torch.optim.Optimizer] = {}
+        self.updater = Updater(train.max_grad_norm)
+
+    def step(self, name: str, loss: torch.Tensor, term: str = "loss") -> None:
+        """Update the parameters of optimizer ``name`` on ``loss`` (``term``: its name in errors and counts)."""
+        step(self.optimizers[name], loss, self.updater, term)
 
     def adam(self, params, lr: float | None = None, betas: tuple[float, float] | None = None) -> torch.optim.Optimizer:
         """Adam, by default with the ``train`` section's lr and betas; see :func:`adam`."""
@@ -36,6 +44,10 @@ class GenerativeModel(nn.Module):
     def total_steps(self) -> int:
         """Optimizer steps of a full run: ``train.steps`` unless the model has its own schedule."""
         return self.train_cfg.steps
+
+    def batch_sizes(self) -> set[int]:
+        """Every global minibatch size the run uses (each must split over the data-parallel processes)."""
+        return {self.train_cfg.batch_size}
 
     def schedule_key(self) -> object:
         """What of the model's own schedule must match for a checkpoint to resume (default: nothing)."""
@@ -112,11 +124,15 @@ class GenerativeModel(nn.Module):
             opt.load_state_dict(state["optimizers"][name])
 
 
-def step(opt: torch.optim.Optimizer, loss: torch.Tensor) -> None:
-    """One update of ``opt``'s parameters on ``loss``: clear their grads, backpropagate, step."""
+def step(opt: torch.optim.Optimizer, loss: torch.Tensor, updater: Updater | None = None, term: str = "loss") -> None:
+    """One update of ``opt``'s parameters on ``loss``: clear their grads, backpropagate, step (through
+    ``updater`` when given: averaged over processes, skipped when non-finite, clipped)."""
     opt.zero_grad(set_to_none=True)
     loss.backward()
-    opt.step()
+    if updater is None:
+        opt.step()
+    else:
+        updater.apply(opt, loss, term)
 
 
 def adam(params, lr: float, betas: tuple[float, float]) -> torch.optim.Optimizer:

@@ -39,7 +39,7 @@ import torch.nn.functional as F
 
 from genlab.config import ConfigError, EvalConfig, param
 from genlab.metrics.likelihood import importance_log_likelihood
-from genlab.models.base import GenerativeModel, step
+from genlab.models.base import GenerativeModel
 from genlab.models.vae import gaussian_kl, log_likelihood, reparameterize
 from genlab.nn.stacks import mlp
 
@@ -142,7 +142,7 @@ class CVAE(GenerativeModel):
             nll = -self.log_lik(x, self.regression(c).unflatten(1, self.shape)).mean()
             loss = loss + nll
             out["regression_nll"] = nll.detach()
-        step(self.optimizers["cvae"], loss)
+        self.step("cvae", loss)
         return out
 
     # ------------------------------------------------------------------------ prediction

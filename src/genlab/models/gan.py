@@ -17,6 +17,7 @@ from torch import nn
 
 from genlab.config import param
 from genlab.models.base import GenerativeModel, step
+from genlab.training.update import Updater
 from genlab.nn.adversarial import discriminator_loss, generator_loss
 from genlab.nn.ema import ema_copy, ema_update
 from genlab.nn.minibatch_stddev import MinibatchStddev
@@ -95,8 +96,10 @@ class Discriminator(nn.Module):
 
 def adversarial_step(gen: Generator, disc: Discriminator, opt_g: torch.optim.Optimizer,
                      opt_d: torch.optim.Optimizer, real: torch.Tensor, loss: str, d_steps: int = 1,
-                     generator: torch.Generator | None = None) -> dict[str, torch.Tensor]:
-    """``d_steps`` discriminator updates, then one generator update (Goodfellow et al. 2014, Algorithm 1)."""
+                     generator: torch.Generator | None = None,
+                     updater: Updater | None = None) -> dict[str, torch.Tensor]:
+    """``d_steps`` discriminator updates, then one generator update (Goodfellow et al. 2014, Algorithm 1);
+    through ``updater`` when given (see :func:`genlab.models.base.step`)."""
     n = real.shape[0]
     for _ in range(d_steps):
         z = torch.randn(n, gen.z, device=real.device, generator=generator)
@@ -104,11 +107,11 @@ def adversarial_step(gen: Generator, disc: Discriminator, opt_g: torch.optim.Opt
             fake = gen(z)
         real_logits, fake_logits = disc(real), disc(fake)
         loss_d = discriminator_loss(real_logits, fake_logits, loss)
-        step(opt_d, loss_d)
+        step(opt_d, loss_d, updater, "loss_d")
     z = torch.randn(n, gen.z, device=real.device, generator=generator)
     disc.requires_grad_(False)  # G's update needs gradients through D, not of D's weights
     loss_g = generator_loss(disc(gen(z)), loss)
-    step(opt_g, loss_g)
+    step(opt_g, loss_g, updater, "loss_g")
     disc.requires_grad_(True)
     return {"loss_d": loss_d.detach(), "loss_g": loss_g.detach(),
             "d_real": torch.sigmoid(real_logits.detach()).mean(), "d_fake": torch.sigmoid(fake_logits.detach()).mean()}
@@ -129,7 +132,7 @@ class GAN(GenerativeModel):
 
     def train_step(self, x, y):
         out = adversarial_step(self.generator, self.discriminator, self.optimizers["g"], self.optimizers["d"],
-                               x * 2 - 1, self.cfg.loss, self.cfg.d_steps)
+                               x * 2 - 1, self.cfg.loss, self.cfg.d_steps, updater=self.updater)
         if self.generator_ema is not None:
             ema_update(self.generator_ema, self.generator, self.cfg.ema)
         return out

@@ -28,7 +28,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from genlab.config import ConfigError, param
-from genlab.models.base import GenerativeModel, step
+from genlab.models.base import GenerativeModel
 from genlab.nn.adversarial import discriminator_loss, generator_loss, gradient_penalty
 from genlab.nn.ema import ema_copy, ema_update
 from genlab.nn.progressive import (ProgressiveDiscriminator, ProgressiveGenerator, downsample, fade,
@@ -105,6 +105,9 @@ class PGGAN(GenerativeModel):
     def total_steps(self) -> int:
         return self.schedule.total_steps
 
+    def batch_sizes(self):
+        return {seg.batch_size for seg in self.schedule.segments}
+
     def schedule_key(self):
         return self.schedule.describe()
 
@@ -166,10 +169,10 @@ class PGGAN(GenerativeModel):
             out["gradient_penalty"] = gp.detach()
         if cfg.loss == "wgan-gp" and cfg.drift > 0:
             loss_d = loss_d + cfg.drift * d_real.pow(2).mean()
-        step(self.optimizers["d"], loss_d)
+        self.step("d", loss_d, "loss_d")
         d.requires_grad_(False)  # G's update needs gradients through D, not of D's weights
         loss_g = generator_loss(critic(g(torch.randn(n, g.z, device=x.device), level, alpha)), kind)
-        step(self.optimizers["g"], loss_g)
+        self.step("g", loss_g, "loss_g")
         d.requires_grad_(True)
         if self.generator_ema is not None:  # decay per step from the half-life in images: 0.5 ** (n / half-life)
             ema_update(self.generator_ema, g, 0.5 ** (n / (cfg.ema_kimg * 1000)))

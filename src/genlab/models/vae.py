@@ -17,7 +17,6 @@ import torch
 
 from genlab.config import param
 from genlab.models.autoencoder import Autoencoder
-from genlab.models.base import step
 from genlab.nn.observation import log_likelihood  # noqa: F401 - re-exported: models import it from here
 
 
@@ -76,7 +75,7 @@ class VAE(Autoencoder):
     def train_step(self, x, y):
         rec, kl = self.elbo_terms(x)
         loss = -(rec - self.cfg.beta * kl).mean()
-        step(self.optimizers["vae"], loss)
+        self.step("vae", loss)
         return {"loss": loss.detach(), "rec": -rec.detach().mean(), "kl": kl.detach().mean()}
 
     @torch.no_grad()

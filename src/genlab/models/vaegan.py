@@ -95,10 +95,10 @@ class VAEGAN(VAE):
             "dis": (dis, loss["gan_d"]),
         }
         grads = {k: torch.autograd.grad(l, list(net.parameters()), retain_graph=True) for k, (net, l) in targets.items()}
-        for k, (net, _) in targets.items():
+        for k, (net, l) in targets.items():
             for p, g in zip(net.parameters(), grads[k]):
                 p.grad = g
-            self.optimizers[k].step()
+            self.updater.apply(self.optimizers[k], l, f"{k} loss")
         return {k: v.detach() for k, v in loss.items()}
 
     def proposal(self, x):

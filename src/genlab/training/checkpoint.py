@@ -37,8 +37,9 @@ def save_checkpoint(ckpt_dir: Path, step: int, payload: dict) -> Path:
     return path
 
 
-def latest_checkpoint(ckpt_dir: Path, fp: str) -> dict | None:
-    """The newest loadable checkpoint with fingerprint ``fp``, or None (stale ones are removed)."""
+def latest_checkpoint(ckpt_dir: Path, fp: str, remove_stale: bool = True) -> dict | None:
+    """The newest loadable checkpoint with fingerprint ``fp``, or None (stale ones are removed, unless
+    ``remove_stale`` is false: data-parallel ranks other than 0 only read)."""
     if not ckpt_dir.is_dir():
         return None
     for path in _step_files(ckpt_dir):
@@ -48,8 +49,9 @@ def latest_checkpoint(ckpt_dir: Path, fp: str) -> dict | None:
             log.warning("skipping unreadable checkpoint %s (%s: %s)", path, type(exc).__name__, str(exc)[:120])
             continue
         if ck.get("fingerprint") != fp:
-            log.warning("removing checkpoint %s: it belongs to other params", path)
-            path.unlink(missing_ok=True)
+            if remove_stale:
+                log.warning("removing checkpoint %s: it belongs to other params", path)
+                path.unlink(missing_ok=True)
             continue
         log.info("resuming from %s (step %d)", path, ck["step"])
         return ck

@@ -9,10 +9,17 @@ import torch
 from torch import nn
 
 from genlab.config import ConfigError, TrainConfig
+from genlab.training.distributed import World
 
 
-def select_device(name: str = "auto") -> torch.device:
-    """Map ``auto | cpu | cuda | cuda:N | mps`` onto an available :class:`torch.device`."""
+def select_device(name: str = "auto", world: World = World()) -> torch.device:
+    """Map ``auto | cpu | cuda | cuda:N | mps`` onto an available :class:`torch.device`; a data-parallel
+    process on CUDA gets its own GPU, ``cuda:LOCAL_RANK``."""
+    if world.size > 1 and (name == "auto" or name.startswith("cuda")) and torch.cuda.is_available():
+        if world.local_size > torch.cuda.device_count():
+            raise ConfigError(f"train.nproc: {world.local_size} processes on this machine but only "
+                              f"{torch.cuda.device_count()} CUDA device(s); use at most one process per GPU")
+        return torch.device("cuda", world.local_rank)
     if name == "auto":
         if torch.cuda.is_available():
             return torch.device("cuda")
@@ -29,11 +36,11 @@ def select_device(name: str = "auto") -> torch.device:
     return torch.device(name)
 
 
-def configure(device: torch.device) -> None:
-    """Per-process performance settings for ``device``: every CPU core this process may use; on CUDA cuDNN
-    autotuning and TF32 matmuls."""
+def configure(device: torch.device, world: World = World()) -> None:
+    """Per-process performance settings for ``device``: every CPU core this process may use (its share when
+    several training processes run on the machine); on CUDA cuDNN autotuning and TF32 matmuls."""
     if device.type == "cpu":
-        torch.set_num_threads(cpu_cores())
+        torch.set_num_threads(max(1, cpu_cores() // world.local_size))
     if device.type == "cuda":
         if device.index is not None:
             torch.cuda.set_device(device)
