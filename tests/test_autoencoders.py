@@ -113,26 +113,24 @@ def test_confident_share():
 
 # ---------------------------------------------------------------- AAE (issue 4)
 def test_aae_phases_reach_only_their_networks(monkeypatch):
-    import genlab.models.aae as aae_module
-
     torch.manual_seed(0)
     model = AAE(AAEConfig(), TINY, TRAIN, SHAPE, 10)
     owners = {k: {n.split(".")[0] for n, p in model.named_parameters()
                   if any(p is q for g in opt.param_groups for q in g["params"])} for k, opt in model.optimizers.items()}
     assert owners == {"ae": {"encoder", "decoder"}, "d": {"latent_discriminator"}, "g": {"encoder"}}
     reached = []
-    original = aae_module.step
+    original = model.step
 
-    def recording_step(opt, loss):
+    def recording_step(name, loss, term="loss"):
         model.zero_grad(set_to_none=True)
         loss.backward(retain_graph=True)
-        reached.append(names_with_grad(model))
+        reached.append((name, names_with_grad(model)))
         model.zero_grad(set_to_none=True)
-        original(opt, loss)
+        original(name, loss, term)
 
-    monkeypatch.setattr(aae_module, "step", recording_step)
+    monkeypatch.setattr(model, "step", recording_step)
     model.train_step(*batch())
-    assert reached == [{"encoder", "decoder"}, {"latent_discriminator"}, {"encoder"}]
+    assert reached == [("ae", {"encoder", "decoder"}), ("d", {"latent_discriminator"}), ("g", {"encoder"})]
 
 
 def test_aae_discriminator_separates_shifted_codes_from_the_prior():

@@ -7,6 +7,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -134,3 +135,44 @@ def test_smoke_dvc_repro(clone):
     assert 64 in h and default_h in h and h[64] != h[default_h], h
     diff = json.loads(sh([sys.executable, "-m", "dvc", "metrics", "diff", "--json", "HEAD"], dest, env))
     assert "metrics/vae.json" in diff
+
+
+def _wait_for_queue(dest: Path, env: dict, timeout: float = 900) -> str:
+    """Poll ``dvc queue status`` until nothing is queued or running; returns the last status table."""
+    deadline = time.monotonic() + timeout
+    while True:
+        status = sh([sys.executable, "-m", "dvc", "queue", "status"], dest, env)
+        if not any(word in status for word in ("Queued", "Running")):
+            return status
+        assert time.monotonic() < deadline, status
+        time.sleep(3)
+
+
+@pytest.mark.slow
+def test_queue_sweep_and_a_two_process_repro(clone):
+    """The README's sweep: two queued experiments run by `dvc queue start` show up in `dvc exp show --json` with
+    different metrics; then `dvc repro` of one model with train.nproc: 2 (torchrun, Gloo) completes."""
+    dest, env = clone
+    sh([sys.executable, "-m", "dvc", "repro", "evaluate@ae"], dest, env)
+    sh(["git", "add", "-A"], dest, env)
+    sh(["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "baseline run"], dest, env)
+    sh([sys.executable, "-m", "dvc", "exp", "run", "--queue", "-S", "model.h=16,32", "evaluate@ae"], dest, env)
+    sh([sys.executable, "-m", "dvc", "queue", "start", "-j", "1"], dest, env)
+    status = _wait_for_queue(dest, env)
+    assert status.count("Success") == 2, status
+    shown = json.loads(sh([sys.executable, "-m", "dvc", "exp", "show", "--json"], dest, env))
+    fid = {r["params"]["params.yaml"]["data"]["model"]["h"]: r["metrics"]["metrics/ae.json"]["data"]["fid"]
+           for r in _exp_rows(shown) if "metrics/ae.json" in r.get("metrics", {})}
+    assert {16, 32} <= set(fid) and fid[16] != fid[32], fid
+    print(sh([sys.executable, "-m", "dvc", "exp", "show", "--only-changed", "--md"], dest, env))
+    # a 2-process repro: the stage relaunches itself under torchrun; rank 0 writes the model and the metrics
+    params = yaml.safe_load((dest / "params.yaml").read_text())
+    params["train"]["nproc"] = 2
+    (dest / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    start = time.monotonic()
+    out = sh([sys.executable, "-m", "dvc", "repro", "evaluate@ae"], dest, env)
+    assert "Running stage 'train@ae'" in out and "Running stage 'evaluate@ae'" in out
+    print(f"2-process dvc repro evaluate@ae: {time.monotonic() - start:.1f}s")
+    train = json.loads((dest / "data" / "models" / "ae" / "train.json").read_text())
+    assert train["processes"] == 2 and train["steps"] == 20
+    assert isinstance(json.loads((dest / "metrics" / "ae.json").read_text())["fid"], float)
