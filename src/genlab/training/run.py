@@ -112,11 +112,10 @@ def train_model(name: str, params: Params, prepared: Path, out_dir: Path, ckpt_d
     (rank 0 only, under torchrun)."""
     r = setup_run(name, params, prepared)
     model, train, device, images = r.model, r.train, r.device, r.images
-    try:
-        summary = fit(model, r.batches, train, ckpt_dir, live_dir, r.fingerprint, name, on_step, r.world)
-    finally:
-        if r.world.size > 1:
-            distributed.finish()
+    summary = fit(model, r.batches, train, ckpt_dir, live_dir, r.fingerprint, name, on_step, r.world)
+    # Leave the group only after a finished run: a process that fails exits at once, and torchrun then stops the
+    # others (waiting at a barrier here would hang them inside their next all-reduce).
+    distributed.finish()
     meta = {"model": name, "steps": summary["steps"], "images_seen": summary["images_seen"],
             "train_seconds": round(summary["train_seconds"], 2), "parameters": count_parameters(model),
             "device": str(device)}
