@@ -5,12 +5,14 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 import pytest
+import torch
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -176,3 +178,39 @@ def test_queue_sweep_and_a_two_process_repro(clone):
     train = json.loads((dest / "data" / "models" / "ae" / "train.json").read_text())
     assert train["processes"] == 2 and train["steps"] == 20
     assert isinstance(json.loads((dest / "metrics" / "ae.json").read_text())["fid"], float)
+
+
+@pytest.mark.slow
+def test_kill_9_of_dvc_repro_then_dvc_repro_resumes_to_the_uninterrupted_weights(clone, tmp_path):
+    """`dvc repro` killed (SIGKILL to its whole process group) during train@ae; the next `dvc repro` resumes from
+    the newest checkpoint (kept by `persist: true`) and ends at the weights of an uninterrupted run."""
+    from genlab.config import load_params
+    from genlab.io import load_torch
+    from genlab.training.run import train_model
+
+    dest, env = clone
+    params = yaml.safe_load((dest / "params.yaml").read_text())
+    params["train"].update(steps=600, checkpoint_every=50)
+    params["ae"]["steps"] = 0
+    (dest / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    sh([sys.executable, "-m", "dvc", "repro", "prepare"], dest, env)
+    ckpts = dest / "data" / "checkpoints" / "ae"
+    proc = subprocess.Popen([sys.executable, "-m", "dvc", "repro", "train@ae"], cwd=dest, env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    deadline = time.monotonic() + 300
+    while not list(ckpts.glob("step_*.pt")) and proc.poll() is None:
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    killed_at = max(int(p.stem[5:]) for p in ckpts.glob("step_*.pt"))
+    assert not (dest / "data" / "models" / "ae" / "model.pt").exists() and killed_at < 600
+    out = sh([sys.executable, "-m", "dvc", "repro", "train@ae"], dest, env)
+    assert "Running stage 'train@ae'" in out
+    resumed = load_torch(dest / "data" / "models" / "ae" / "model.pt")["weights"]
+    p = load_params(dest / "params.yaml")
+    train_model("ae", p, dest / "data" / "prepared", tmp_path / "a", tmp_path / "ck", tmp_path / "live")
+    uninterrupted = load_torch(tmp_path / "a" / "model.pt")["weights"]
+    print(f"dvc repro killed with checkpoint step {killed_at} on disk; max |w| difference after resume: "
+          f"{max((resumed[k] - uninterrupted[k]).abs().max().item() for k in resumed)}")
+    assert all(torch.equal(resumed[k], uninterrupted[k]) for k in resumed)
