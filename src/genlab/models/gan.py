@@ -17,11 +17,11 @@ from torch import nn
 
 from genlab.config import param
 from genlab.models.base import GenerativeModel, step
-from genlab.training.update import Updater
 from genlab.nn.adversarial import discriminator_loss, generator_loss
 from genlab.nn.ema import ema_copy, ema_update
 from genlab.nn.minibatch_stddev import MinibatchStddev
 from genlab.nn.stacks import ImageToVector, Shape, VectorToImage
+from genlab.training.update import Updater
 
 
 @dataclass(frozen=True)

@@ -44,17 +44,18 @@ class World:
         return self.rank == 0
 
 
+def under_torchrun() -> bool:
+    """Whether torchrun started this process (it sets RANK and WORLD_SIZE, also for a single process)."""
+    return "WORLD_SIZE" in os.environ and "RANK" in os.environ
+
+
 def world_from_env() -> World:
     """The world torchrun describes in RANK / WORLD_SIZE / LOCAL_RANK / LOCAL_WORLD_SIZE (1 process without it)."""
-    env = os.environ
-    if "WORLD_SIZE" not in env:
+    if not under_torchrun():
         return World()
+    env = os.environ
     return World(int(env["RANK"]), int(env["WORLD_SIZE"]), int(env.get("LOCAL_RANK", 0)),
                  int(env.get("LOCAL_WORLD_SIZE", env["WORLD_SIZE"])))
-
-
-def under_torchrun() -> bool:
-    return "WORLD_SIZE" in os.environ and "RANK" in os.environ
 
 
 def init(world: World, device: torch.device) -> None:
