@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -48,6 +49,22 @@ def classifier_small(prepared_small, tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("clf") / "classifier.pt"
     save_classifier(net, path, {})
     return path
+
+
+@pytest.fixture()
+def stage_workdir(tmp_path, prepared_small):
+    """Factory: ``make(name)`` -> (a folder to run ``python -m stages ...`` in, with the small prepared data linked
+    at data/prepared, and the environment that finds this checkout's ``stages``)."""
+    root = Path(__file__).resolve().parents[1]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(root), os.environ.get("PYTHONPATH")]))}
+
+    def make(name: str = "work") -> tuple[Path, dict]:
+        work = tmp_path / name
+        (work / "data").mkdir(parents=True)
+        (work / "data" / "prepared").symlink_to(prepared_small)
+        return work, env
+
+    return make
 
 
 @pytest.fixture(autouse=True)

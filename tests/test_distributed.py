@@ -3,7 +3,6 @@ the same global batch, including across a resume; rank 0 alone writes."""
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -15,14 +14,6 @@ import yaml
 from genlab.io import load_torch
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def _workdir(tmp_path: Path, prepared: Path) -> tuple[Path, dict]:
-    work = tmp_path / "work"
-    (work / "data").mkdir(parents=True)
-    (work / "data" / "prepared").symlink_to(prepared)
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
-    return work, env
 
 
 def _train(work: Path, env: dict, model: str, steps: int, nproc: int, **train) -> dict:
@@ -45,11 +36,11 @@ def _max_diff(a: dict, b: dict) -> float:
     return max((a[k].double() - b[k].double()).abs().max().item() for k in a)
 
 
-def test_two_processes_train_the_weights_of_one_on_the_same_global_batch(prepared_small, tmp_path):
+def test_two_processes_train_the_weights_of_one_on_the_same_global_batch(stage_workdir):
     """The AE has no noise and no batch-dependent layer, so 2 x 16 images with averaged gradients must give
     the weights of 1 x 32, up to float summation order; also when the 2-process run is stopped and resumed
     (every process's RNG state is in the checkpoint)."""
-    work, env = _workdir(tmp_path, prepared_small)
+    work, env = stage_workdir()
     one = _train(work, env, "ae", 8, 1)
     assert "processes" not in one["meta"]
     _train(work, env, "ae", 4, 2)  # constant lr: raising train.steps continues this run from its last checkpoint
@@ -62,8 +53,8 @@ def test_two_processes_train_the_weights_of_one_on_the_same_global_batch(prepare
     assert len(curve) == 1 + 4  # one writer (rank 0): steps 2, 4, 6, 8, each once
 
 
-def test_a_batch_that_does_not_split_over_the_processes_is_a_clear_error(prepared_small, tmp_path):
-    work, env = _workdir(tmp_path, prepared_small)
+def test_a_batch_that_does_not_split_over_the_processes_is_a_clear_error(stage_workdir):
+    work, env = stage_workdir()
     with pytest.raises(AssertionError, match=r"train.nproc: 3 processes cannot split a batch of 32"):
         _train(work, env, "vae", 2, 3)
     assert not (work / "data" / "models" / "vae").exists()
@@ -71,10 +62,10 @@ def test_a_batch_that_does_not_split_over_the_processes_is_a_clear_error(prepare
 
 @pytest.mark.slow
 @pytest.mark.parametrize("model", ["vae", "gan", "aae", "vaegan", "pggan", "cvae"])
-def test_every_model_trains_in_two_processes(prepared_small, tmp_path, model):
+def test_every_model_trains_in_two_processes(stage_workdir, model):
     """Several networks and optimizers, EMA, double backward (WGAN-GP), growth and fade-in: each model runs
     data-parallel and ends with finite weights."""
-    work, env = _workdir(tmp_path, prepared_small)
+    work, env = stage_workdir()
     ck = _train(work, env, model, 6, 2)
     assert ck["meta"]["processes"] == 2
     assert all(torch.isfinite(w).all() for w in ck["weights"].values() if w.is_floating_point())

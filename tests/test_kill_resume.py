@@ -3,7 +3,6 @@ resumes from the newest checkpoint and ends at the weights of an uninterrupted r
 
 from __future__ import annotations
 
-import os
 import random
 import signal
 import subprocess
@@ -37,10 +36,8 @@ train_model(name, params_for(Path("params.yaml")), Path("data/prepared"), Path("
 """
 
 
-def _work(tmp_path: Path, prepared: Path, name: str) -> tuple[Path, dict]:
-    work = tmp_path / name
-    (work / "data").mkdir(parents=True)
-    (work / "data" / "prepared").symlink_to(prepared)
+def _work(stage_workdir, name: str) -> tuple[Path, dict]:
+    work, env = stage_workdir(name)
     p = yaml.safe_load((ROOT / "params.yaml").read_text())
     p["device"] = "cpu"
     p["model"].update(h=32, z=4)
@@ -51,7 +48,6 @@ def _work(tmp_path: Path, prepared: Path, name: str) -> tuple[Path, dict]:
     p["gan"].update(h=32, z=8)
     p["pggan"].update(fmap_base=64, fmap_max=16, z=16)
     (work / "params.yaml").write_text(yaml.safe_dump(p, sort_keys=False))
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
     return work, env
 
 
@@ -74,9 +70,9 @@ def _kill_step(name: str) -> int:
 
 @pytest.mark.slow
 @pytest.mark.parametrize("name", MODELS)
-def test_kill_9_then_rerun_ends_at_the_uninterrupted_weights(prepared_small, tmp_path, name):
-    work_a, env = _work(tmp_path, prepared_small, f"{name}_a")
-    work_b, _ = _work(tmp_path, prepared_small, f"{name}_b")
+def test_kill_9_then_rerun_ends_at_the_uninterrupted_weights(stage_workdir, name):
+    work_a, env = _work(stage_workdir, f"{name}_a")
+    work_b, _ = _work(stage_workdir, f"{name}_b")
     uninterrupted = _stage(work_a, env, name)
     at = _kill_step(name)
     proc = subprocess.run([sys.executable, "-c", KILLED_RUN, name, str(at)], cwd=work_b, env=env,
