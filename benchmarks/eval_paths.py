@@ -18,7 +18,7 @@ from genlab.bench.flops import synchronize
 from genlab.config import load_params
 from genlab.data.tensors import to_uint8
 from genlab.metrics.fidelity import FeatureScorer
-from genlab.training.device import configure, select_device
+from genlab.device import configure, select_device
 from genlab.training.run import load_model
 
 ROOT = Path(__file__).resolve().parents[1]

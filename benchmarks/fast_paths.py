@@ -27,7 +27,7 @@ from torch.utils.data import DataLoader, TensorDataset
 from genlab.config import load_params
 from genlab.data.tensors import to_unit
 from genlab.nn.stacks import Dropout
-from genlab.training.device import cpu_cores
+from genlab.device import cpu_cores
 from genlab.training.run import setup_run
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -38,8 +38,8 @@ from genlab.config import load_params
 from genlab.data.prepare import load_split
 from genlab.data.tensors import to_unit
 from genlab.io import write_json
-from genlab.metrics.evaluate import Scoring, generate
-from genlab.training.device import autocast
+from genlab.metrics.scoring import Scoring, generate
+from genlab.training.precision import autocast
 from genlab.training.loop import run_step
 from genlab.training.run import setup_run
 

@@ -4,26 +4,30 @@ from pathlib import Path
 
 import typer
 
-from genlab.ablation import SWITCHES
-from stages.common import METRICS, ParamsOption, log, params_for, stage
+from genlab.config import load_params, switches
+from genlab.models.registry import FAMILIES, config_classes
+from stages.common import METRICS, ParamsOption, log, stage
 
-HELP = f"""Collect the ablation of MODEL ({" | ".join(SWITCHES)}) from this repository's DVC experiments:
+ABLATABLE = {name: sw for name, f in FAMILIES.items() if (sw := switches(f.config))}
+
+HELP = f"""Collect the ablation of MODEL ({" | ".join(ABLATABLE)}) from this repository's DVC experiments:
 the baseline commit and every experiment whose params differ from it only in the model's switches
-(pggan: {", ".join(SWITCHES["pggan"])}), e.g. after
+({"; ".join(f"{m}: {', '.join(sw)}" for m, sw in ABLATABLE.items())}), e.g. after
 
     dvc exp run -S pggan.mbstd=false
 
-Writes {METRICS}/MODEL_ablation.json and re-renders {METRICS}/report.md, which shows the table.
+Writes {METRICS}/ablations/MODEL.json and re-renders {METRICS}/report.md, which shows the table.
 Not a pipeline stage: it reads experiments, which a stage of the pipeline cannot see. Commit the
 JSON so that the report on main keeps the table."""
 
 
 @stage
-def run(model: str = typer.Option("pggan", help=f"model whose switches are ablated: {' | '.join(SWITCHES)}"),
+def run(model: str = typer.Option(next(iter(ABLATABLE)), help=f"model whose switches are ablated: "
+                                                            f"{' | '.join(ABLATABLE)}"),
         commits: int = typer.Option(1, min=1, help="also read experiments based on the previous commits (first "
                                                    "parents); compared with HEAD's params and metrics"),
         params: Path = ParamsOption) -> None:
-    params_for(params)  # a bad params file fails here, before DVC is asked anything
+    load_params(params, config_classes())  # a bad params file fails here, before DVC is asked anything
     from dvc.api import exp_show
 
     from genlab.ablation import collect
@@ -31,14 +35,14 @@ def run(model: str = typer.Option("pggan", help=f"model whose switches are ablat
     from genlab.io import write_json
     from stages import report
 
-    if model not in SWITCHES:
-        raise DataError(f"--model {model}: no ablation switches known; choose one of {', '.join(SWITCHES)}")
+    if model not in ABLATABLE:
+        raise DataError(f"--model {model}: no ablation switches known; choose one of {', '.join(ABLATABLE)}")
     import yaml
 
     try:
-        table = collect(exp_show(num=commits), yaml.safe_load(params.read_text()), model)
+        table = collect(exp_show(num=commits), yaml.safe_load(params.read_text()), model, ABLATABLE[model])
     except ValueError as exc:
         raise DataError(str(exc)) from None
-    write_json(METRICS / f"{model}_ablation.json", table)
+    write_json(METRICS / "ablations" / f"{model}.json", table)
     log.info("%s ablation: %d experiment(s) besides the baseline", model, len(table["rows"]) - 1)
     report.run(params)

@@ -2,8 +2,8 @@
 
 from pathlib import Path
 
-from genlab.config import EvalConfig, describe
-from stages.common import CLASSIFIER, METRICS, PREPARED, ParamsOption, params_for, stage
+from genlab.config import EvalConfig, describe, load_params
+from stages.common import CLASSIFIER, METRICS, PREPARED, ParamsOption, stage
 
 HELP = f"""Score eval.n_samples real training images against the test split with the same extractor(s) and
 settings as the models (eval.extractor); write {METRICS}/baseline.json.
@@ -15,12 +15,12 @@ Params read: seed, device, and
 
 @stage
 def run(params: Path = ParamsOption) -> None:
-    p = params_for(params)
+    p = load_params(params)
     # Heavy imports only once the params are valid: a bad param fails fast.
     from genlab.data.prepare import load_split, read_manifest
     from genlab.io import write_json
-    from genlab.metrics.evaluate import check_extractors, real_baseline
-    from genlab.training.device import configure, select_device
+    from genlab.metrics.scoring import check_extractors, real_baseline
+    from genlab.device import configure, select_device
 
     device = select_device(p.device)
     configure(device)

@@ -4,8 +4,9 @@ from pathlib import Path
 
 import typer
 
-from genlab.models import MODELS
-from stages.common import CLASSIFIER, METRICS, PREPARED, ParamsOption, params_for, stage
+from genlab.config import load_params
+from genlab.models.registry import FAMILIES, config_classes
+from stages.common import CLASSIFIER, METRICS, PREPARED, ParamsOption, stage
 
 HELP = f"""Measure each model at its params (params.yaml plus -p overrides) on this machine: training
 images/s over --steps optimizer steps after --warmup untimed ones (the last steps of its schedule, so
@@ -19,20 +20,20 @@ are cached first). Adds the per-stage wall times of the last timed `dvc repro` w
 
 
 @stage
-def run(models: list[str] = typer.Argument(None, help=f"models to time (default: all): {' | '.join(MODELS)}"),
+def run(models: list[str] = typer.Argument(None, help=f"models to time (default: params' models list): {' | '.join(FAMILIES)}"),
         steps: int = typer.Option(50, min=1, help="timed optimizer steps per model"),
         warmup: int = typer.Option(5, min=1, help="untimed steps before them (the first is FLOP-counted)"),
         eval_samples: int = typer.Option(10000, min=0, help="samples generated and scored (0 = skip evaluation)"),
         matmul_n: int = typer.Option(2048, min=64, help="side of the square matmul that measures peak FLOP/s"),
         out: Path = typer.Option(METRICS / "bench.json", help="where the JSON goes"),
         params: Path = ParamsOption) -> None:
-    p = params_for(params)
+    p = load_params(params, config_classes())
     from genlab.bench.harness import bench_all
     from genlab.bench.table import read_stage_times, table
     from genlab.errors import DataError
     from genlab.io import write_json
 
-    models = models or list(MODELS)
+    models = models or list(p.models)
     for name in models:
         p.model_config(name)  # unknown model -> one-line error
     for need in (PREPARED / "manifest.json", CLASSIFIER):

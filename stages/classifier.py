@@ -4,8 +4,8 @@ import time
 from pathlib import Path
 
 
-from genlab.config import ClassifierConfig, as_dict, describe
-from stages.common import CLASSIFIER, METRICS, PREPARED, ParamsOption, log, params_for, stage
+from genlab.config import ClassifierConfig, as_dict, describe, load_params
+from stages.common import CLASSIFIER, METRICS, PREPARED, ParamsOption, log, stage
 
 HELP = f"""Train the domain classifier on the prepared training split; write {CLASSIFIER} and
 {METRICS}/classifier.json (test accuracy).
@@ -17,12 +17,12 @@ Params read: seed, device, and
 
 @stage
 def run(params: Path = ParamsOption) -> None:
-    p = params_for(params)
+    p = load_params(params)
     # Heavy imports only once the params are valid: a bad param fails fast.
     from genlab.data.prepare import load_split, read_manifest
     from genlab.io import write_json
     from genlab.metrics.domain import predict, save_classifier, train_classifier
-    from genlab.training.device import configure, select_device
+    from genlab.device import configure, select_device
 
     device = select_device(p.device)
     configure(device)

@@ -1,4 +1,4 @@
-"""What every stage shares: paths, logging, params loading and the one-line error exit."""
+"""What every stage shares: paths, logging and the one-line error exit."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ from pathlib import Path
 
 import typer
 
-from genlab.config import Params, load_params
 from genlab.errors import USER_ERRORS
 
 PREPARED = Path("data/prepared")
@@ -17,7 +16,8 @@ MODELS_DIR = Path("data/models")
 CHECKPOINTS = Path("data/checkpoints")
 CLASSIFIER = MODELS_DIR / "classifier" / "classifier.pt"
 METRICS = Path("metrics")
-GRIDS = METRICS / "grids"
+EVAL = METRICS / "eval"  # metrics/eval/<model>.json
+GRIDS = METRICS / "grids"  # metrics/grids/<model or study>/*.png
 TRAIN_LOGS = METRICS / "train"
 
 # Failures to write an output, with the fix to suggest
@@ -54,8 +54,3 @@ def stage(fn):
             raise typer.Exit(2) from None
 
     return wrapper
-
-
-def params_for(path: Path) -> Params:
-    """Parse and validate the params file (fails fast, before any data is touched)."""
-    return load_params(path)

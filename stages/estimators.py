@@ -2,8 +2,8 @@
 
 from pathlib import Path
 
-from genlab.config import EstimatorsConfig, describe
-from stages.common import GRIDS, METRICS, MODELS_DIR, PREPARED, ParamsOption, log, params_for, stage
+from genlab.config import EstimatorsConfig, describe, load_params
+from stages.common import GRIDS, METRICS, MODELS_DIR, PREPARED, ParamsOption, log, stage
 
 HELP = f"""Measure three Monte-Carlo estimators of the gradient of the VAE's expected log-likelihood
 (the expectation of log p(x|z) under q(z|x)) with respect to every encoder weight, on a fixed minibatch of test images, at
@@ -12,7 +12,7 @@ initialization and at the trained checkpoint ({MODELS_DIR}/vae/model.pt): repara
 one's total variance for every n in estimators.n (and the slope of log var against log n), its distance from
 a high-sample reference (bias) next to the distance noise alone gives, and the control variate's measured
 variance reduction against the predicted corr². Writes {METRICS}/estimators.json and
-{GRIDS}/estimators_variance.png.
+{GRIDS}/estimators/variance.png.
 
 Params read: seed, device, and
 
@@ -21,7 +21,7 @@ Params read: seed, device, and
 
 @stage
 def run(params: Path = ParamsOption) -> None:
-    p = params_for(params)
+    p = load_params(params)
     # Heavy imports only once the params are valid: a bad param fails fast.
     from genlab.errors import DataError
     from genlab.gradients.run import run_study
@@ -30,7 +30,7 @@ def run(params: Path = ParamsOption) -> None:
     path = MODELS_DIR / "vae" / "model.pt"
     if not path.is_file():
         raise DataError(f"{path}: not found; train the VAE first (dvc repro train@vae)")
-    out = run_study(path, PREPARED, p.estimators, p.seed, p.device, GRIDS / "estimators_variance.png")
+    out = run_study(path, PREPARED, p.estimators, p.seed, p.device, GRIDS / "estimators" / "variance.png")
     write_json(METRICS / "estimators.json", out)
     log.info("estimators: %s", {ph: {k: v for k, v in r.items() if isinstance(v, float)} for ph, r in out.items()
                                 if isinstance(r, dict)})

@@ -5,11 +5,11 @@ from pathlib import Path
 
 import typer
 
-from genlab.config import EvalConfig, describe
-from genlab.models import MODELS
-from stages.common import CLASSIFIER, GRIDS, METRICS, MODELS_DIR, PREPARED, ParamsOption, log, params_for, stage
+from genlab.config import EvalConfig, describe, load_params
+from genlab.models.registry import FAMILIES, config_classes
+from stages.common import CLASSIFIER, EVAL, GRIDS, MODELS_DIR, PREPARED, ParamsOption, log, stage
 
-HELP = f"""Evaluate a trained MODEL ({" | ".join(MODELS)}): eval.n_samples samples scored against the test
+HELP = f"""Evaluate a trained MODEL ({" | ".join(FAMILIES)}): eval.n_samples samples scored against the test
 split with the domain classifier (torch-fidelity): fid, is, kid, precision, recall, class coverage,
 sharpness; with eval.extractor both or inception also fid_inception, kid_inception, precision_inception,
 recall_inception (and is_inception when the weights have a classifier) for the main sampler; plus the
@@ -18,9 +18,10 @@ encoder: recon_mse,
 latent_prior_gap, interp_confident; the conditional VAE: cond_elbo, ncll, completion MSEs and spread,
 and the classifier's accuracy on its conditional samples). A model with several samplers (AE: N(0, I) and a
 fitted Gaussian; Progressive GAN: the final generator and the one kept at the end of each lower resolution;
-cVAE: its completions and the regression baseline's) is scored once per sampler. Writes {METRICS}/MODEL.json, {GRIDS}/MODEL.png and, for
-models with an encoder, {GRIDS}/MODEL_recon.png, MODEL_interp.png (and MODEL_latent.png,
-MODEL_manifold.png with a 2-D latent).
+cVAE: its completions and the regression baseline's) is scored once per sampler. Writes {EVAL}/MODEL.json and
+the figures in {GRIDS}/MODEL/: samples.png (samples_SAMPLER.png for the others) and, for models with an encoder,
+recon.png, interp.png (and latent.png, manifold.png with a 2-D latent); completions.png (or classes.png) for a
+conditional model.
 
 Params read: seed, device, and
 
@@ -28,16 +29,17 @@ Params read: seed, device, and
 
 
 @stage
-def run(model: str = typer.Argument(..., help=f"model to evaluate: {' | '.join(MODELS)}"),
+def run(model: str = typer.Argument(..., help=f"model to evaluate: {' | '.join(FAMILIES)}"),
         params: Path = ParamsOption) -> None:
-    p = params_for(params)
+    p = load_params(params, config_classes())
     # Heavy imports only once the params are valid: a bad param fails fast.
     from genlab.data.prepare import load_split, read_manifest
     from genlab.errors import DataError
     from genlab.io import write_json
-    from genlab.metrics.evaluate import check_extractors, evaluate_model
-    from genlab.training.device import configure, select_device
-    from genlab.training.run import load_model
+    from genlab.metrics.evaluate import evaluate_model
+    from genlab.metrics.scoring import check_extractors
+    from genlab.models.registry import load_model
+    from genlab.device import configure, select_device
 
     p.model_config(model)
     path = MODELS_DIR / model / "model.pt"
@@ -49,7 +51,10 @@ def run(model: str = typer.Argument(..., help=f"model to evaluate: {' | '.join(M
     net, meta = load_model(path, device)
     images, labels = load_split(PREPARED, "test")
     manifest = read_manifest(PREPARED)
-    metrics = evaluate_model(net, images, labels, CLASSIFIER, p.eval, p.seed, GRIDS, model, manifest["num_classes"])
-    metrics.update({k: meta[k] for k in ("steps", "images_seen", "train_seconds", "parameters", "phases") if k in meta})
-    write_json(METRICS / f"{model}.json", metrics)
+    metrics = evaluate_model(net, images, labels, CLASSIFIER, p.eval, p.seed, GRIDS / model, model,
+                             manifest["num_classes"])
+    metrics.update({k: meta[k] for k in ("steps", "images_seen", "width", "z", "train_seconds", "parameters", "phases")
+                    if k in meta})
+    metrics["seed"] = p.seed
+    write_json(EVAL / f"{model}.json", metrics)
     log.info("%s: %s", model, json.dumps({k: v for k, v in metrics.items() if isinstance(v, float)}))

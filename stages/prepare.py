@@ -2,8 +2,8 @@
 
 from pathlib import Path
 
-from genlab.config import DataConfig, describe
-from stages.common import PREPARED, ParamsOption, params_for, stage
+from genlab.config import DataConfig, describe, load_params
+from stages.common import PREPARED, ParamsOption, stage
 
 HELP = f"""Prepare the dataset into {PREPARED}/ (train.pt, test.pt, manifest.json).
 
@@ -18,7 +18,7 @@ Params read:
 
 @stage
 def run(params: Path = ParamsOption) -> None:
-    p = params_for(params)
+    p = load_params(params)
     # Heavy imports only once the params are valid: a bad param fails fast.
     from genlab.data.prepare import prepare as prepare_data
 

@@ -5,19 +5,19 @@ import io
 import json
 from pathlib import Path
 
-from genlab.models import MODELS
-from genlab.report import grid_files, markdown, scores_table, summarize
-from stages.common import GRIDS, METRICS, TRAIN_LOGS, ParamsOption, params_for, stage
+from genlab.config import load_params
+from stages.common import EVAL, GRIDS, METRICS, TRAIN_LOGS, ParamsOption, stage
 
 CURVES = METRICS / "curves"
+ABLATIONS = METRICS / "ablations"
 
-HELP = f"""Gather {METRICS}/<model>.json of every evaluated model ({" | ".join(MODELS)}), the real-data
-baseline, the classifier accuracy, the GAN theory numbers and the gradient-estimator study into
-{METRICS}/summary.json, {METRICS}/report.md and {METRICS}/report.html (one self-contained page: comparison
-table with the best value per column in bold, every grid, each model's training curves, drawn from
-{TRAIN_LOGS}/<model> into {CURVES}/<model>.png). {METRICS}/scores.csv holds the ranked scores per row, for
-dvc plots. The Progressive GAN section adds its phases and, when `genlab ablation` has written
-{METRICS}/pggan_ablation.json, the ablation."""
+HELP = f"""Gather {EVAL}/<model>.json of every evaluated model (params.yaml's models list), the real-data
+baseline, the classifier accuracy, the claims' verdicts, the GAN theory numbers and the gradient-estimator study
+into {METRICS}/summary.json, {METRICS}/report.md and {METRICS}/report.html (one self-contained page: the claims
+table, the headline and full comparison tables with the best value per column in bold, every figure of
+{GRIDS}/<model>/ with its caption, each model's training curves, drawn from {TRAIN_LOGS}/<model> into
+{CURVES}/<model>.png). {METRICS}/scores.csv holds the ranked scores per row, for dvc plots. A growing model's
+section adds its phases and, when `genlab ablation` has written {ABLATIONS}/<model>.json, the ablation."""
 
 
 def _read(path: Path):
@@ -35,22 +35,24 @@ def _csv(records: list[dict]) -> str:
 
 @stage
 def run(params: Path = ParamsOption) -> None:
-    params_for(params)
+    p = load_params(params)
     # Heavy imports only once the params are valid: a bad param fails fast.
     from genlab.io import write_json, write_text
-    from genlab.report_html import render_html
+    from genlab.report.html import render_html
+    from genlab.report.page import markdown, summarize
+    from genlab.report.tables import scores_table
     from genlab.viz.curves import plot_curves
 
-    models = {m: r for m in MODELS if (r := _read(METRICS / f"{m}.json")) is not None}
+    models = {m: r for m in p.models if (r := _read(EVAL / f"{m}.json")) is not None}
+    ablations = {f.stem: _read(f) for f in sorted(ABLATIONS.glob("*.json"))}
     summary = summarize(models, _read(METRICS / "baseline.json"), _read(METRICS / "classifier.json"),
-                        _read(METRICS / "theory.json"), _read(METRICS / "pggan_ablation.json"),
-                        _read(METRICS / "estimators.json"))
-    available = sorted(p.name for p in GRIDS.glob("*.png"))
-    grids = {m: grid_files(m, r, available) for m, r in models.items()}
+                        _read(METRICS / "theory.json"), _read(METRICS / "estimators.json"), _read(METRICS / "claims.json"),
+                        ablations)
+    grids = {m: [str(f.relative_to(METRICS)) for f in sorted((GRIDS / m).glob("*.png"))] for m in models}
     curves = {m: f"curves/{m}.png" for m in models
               if plot_curves(TRAIN_LOGS / m / "plots" / "metrics", CURVES / f"{m}.png", f"{m}: training curves")}
     text = markdown(summary, grids, curves)
     write_json(METRICS / "summary.json", summary)
-    write_text(METRICS / "scores.csv", _csv(scores_table(summary)))
+    write_text(METRICS / "scores.csv", _csv(scores_table(models, summary["baseline"])))
     write_text(METRICS / "report.md", text)
     write_text(METRICS / "report.html", render_html(text, METRICS))

@@ -4,11 +4,11 @@ from pathlib import Path
 
 import typer
 
-from genlab.config import ModelConfig, TrainConfig, describe
-from genlab.models import MODELS
-from stages.common import CHECKPOINTS, MODELS_DIR, PREPARED, TRAIN_LOGS, ParamsOption, params_for, stage
+from genlab.config import ModelConfig, TrainConfig, describe, load_params
+from genlab.models.registry import FAMILIES, config_classes
+from stages.common import CHECKPOINTS, MODELS_DIR, PREPARED, TRAIN_LOGS, ParamsOption, stage
 
-HELP = f"""Train MODEL ({" | ".join(MODELS)}) on the prepared data.
+HELP = f"""Train MODEL ({" | ".join(FAMILIES)}; it must be in params.yaml's models list) on the prepared data.
 
 Writes {MODELS_DIR}/MODEL/model.pt (weights-only) and train.json, curves under {TRAIN_LOGS}/MODEL
 (dvclive), and resumable checkpoints under {CHECKPOINTS}/MODEL: rerun after an interruption and it
@@ -26,9 +26,9 @@ Params read: seed, device, the MODEL section (see params.yaml), and
 
 
 @stage
-def run(model: str = typer.Argument(..., help=f"model to train: {' | '.join(MODELS)}"),
+def run(model: str = typer.Argument(..., help=f"model to train: {' | '.join(FAMILIES)}"),
         params: Path = ParamsOption) -> None:
-    p = params_for(params)
+    p = load_params(params, config_classes())
     # Heavy imports only once the params are valid: a bad param fails fast.
     from genlab.training import distributed
     from genlab.training.run import check_data_parallel, train_model

@@ -6,7 +6,8 @@ import pytest
 import torch
 
 from genlab.config import ConfigError, ModelConfig, TrainConfig
-from genlab.metrics.latent import confident_share, mmd2
+from genlab.metrics.latent import Encoder, confident_share, interpolate, mmd2, reconstruct
+from genlab.metrics.likelihood import ELBO, PixelLikelihood
 from genlab.models.aae import AAE, AAEConfig
 from genlab.models.ae import AE, AEConfig
 from genlab.models.autoencoder import Autoencoder
@@ -14,6 +15,7 @@ from genlab.models.vae import VAE, VAEConfig
 from genlab.models.vaegan import VAEGAN, VAEGANConfig
 from genlab.nn.priors import sample_prior
 from genlab.nn.stacks import ImageToVector, VectorToImage
+from genlab.training.optimization import Optimization
 
 SHAPE = (1, 8, 8)
 TINY = ModelConfig(arch="mlp", h=32, z=3)
@@ -25,6 +27,10 @@ def batch(n=16, seed=0):
     return torch.rand(n, *SHAPE, generator=g).round(), torch.randint(0, 10, (n,), generator=g)
 
 
+def build(cls, cfg, model=TINY):
+    return cls(cfg, model, SHAPE, 10, 100)
+
+
 def names_with_grad(model: torch.nn.Module) -> set[str]:
     return {n.split(".")[0] for n, p in model.named_parameters() if p.grad is not None and p.grad.abs().sum() > 0}
 
@@ -32,7 +38,7 @@ def names_with_grad(model: torch.nn.Module) -> set[str]:
 # ---------------------------------------------------------------- AE (issue 10)
 def test_ae_and_vae_share_their_networks():
     torch.manual_seed(0)
-    ae, vae = AE(AEConfig(), TINY, TRAIN, SHAPE, 10), VAE(VAEConfig(), TINY, TRAIN, SHAPE, 10)
+    ae, vae = build(AE, AEConfig()), build(VAE, VAEConfig())
     assert isinstance(ae, Autoencoder) and isinstance(vae, Autoencoder)
     for m in (ae, vae):
         assert type(m.encoder) is ImageToVector and type(m.decoder) is VectorToImage
@@ -46,8 +52,8 @@ def test_ae_and_vae_share_their_networks():
 
 def test_vae_loss_reduces_to_ae_loss_at_beta_0_and_sigma_to_0():
     torch.manual_seed(0)
-    ae = AE(AEConfig(), TINY, TRAIN, SHAPE, 10)
-    vae = VAE(VAEConfig(beta=0.0), TINY, TRAIN, SHAPE, 10)
+    ae = build(AE, AEConfig())
+    vae = build(VAE, VAEConfig(beta=0.0))
     vae.decoder.load_state_dict(ae.decoder.state_dict())
     weights = {k: v.clone() for k, v in ae.encoder.state_dict().items()}
     w, b = list(weights)[-2:]  # copy the AE's code layer into mu; logvar = -60 (sigma = 1e-13)
@@ -57,23 +63,24 @@ def test_vae_loss_reduces_to_ae_loss_at_beta_0_and_sigma_to_0():
     x, _ = batch()
     rec, kl = vae.elbo_terms(x)
     vae_loss = -(rec - 0.0 * kl).mean()
-    torch.testing.assert_close(vae_loss, ae.reconstruction_loss(x).mean(), rtol=1e-5, atol=1e-4)
+    torch.testing.assert_close(vae_loss, ae.reconstruction_nll(x).mean(), rtol=1e-5, atol=1e-4)
     assert kl.mean() > 10  # the KL term is large there: only beta = 0 removes it
 
 
 def test_ae_loss_falls_on_a_fixed_batch():
     torch.manual_seed(0)
-    ae = AE(AEConfig(), TINY, TRAIN, SHAPE, 10)
+    ae = build(AE, AEConfig())
     x, y = batch()
-    first = float(ae.train_step(x, y)["loss"])
+    opt = Optimization(ae, TRAIN)
+    first = float(opt.step(x, y)["loss"])
     for _ in range(60):
-        last = float(ae.train_step(x, y)["loss"])
+        last = float(opt.step(x, y)["loss"])
     assert last < 0.7 * first
 
 
 def test_fitted_gaussian_matches_the_codes():
     torch.manual_seed(0)
-    ae = AE(AEConfig(), TINY, TRAIN, SHAPE, 10)
+    ae = build(AE, AEConfig())
     images = (torch.rand(3000, *SHAPE) * 255).to(torch.uint8)
     ae.after_training(images)
     codes = ae.code(images.float() / 255).detach()
@@ -88,12 +95,23 @@ def test_fitted_gaussian_matches_the_codes():
 @pytest.mark.parametrize("cls,cfg", [(AE, AEConfig()), (VAE, VAEConfig()), (AAE, AAEConfig())])
 def test_interpolation_endpoints_are_reconstructions(cls, cfg):
     torch.manual_seed(0)
-    model = cls(cfg, TINY, TRAIN, SHAPE, 10).eval()
+    model = build(cls, cfg).eval()
     a, _ = batch(4, seed=1)
     b, _ = batch(4, seed=2)
-    path = model.interpolate(a, b, 5).view(4, 5, *SHAPE)
-    torch.testing.assert_close(path[:, 0], model.reconstruct(a))
-    torch.testing.assert_close(path[:, -1], model.reconstruct(b))
+    path = interpolate(model, a, b, 5).view(4, 5, *SHAPE)
+    torch.testing.assert_close(path[:, 0], reconstruct(model, a))
+    torch.testing.assert_close(path[:, -1], reconstruct(model, b))
+
+
+def test_capabilities_follow_what_each_model_can_do():
+    """Evaluation asks capabilities: every autoencoder has an encoder; only the VAE has an ELBO; a pixel likelihood
+    with a prior density (nll_iw) belongs to the VAE and the AAE, not to the AE (no prior) nor to VAE-GAN (its
+    p(x|z) lives on D's features)."""
+    models = {"ae": build(AE, AEConfig()), "vae": build(VAE, VAEConfig()), "aae": build(AAE, AAEConfig()),
+              "vaegan": build(VAEGAN, VAEGANConfig(h=0))}
+    assert all(isinstance(m, Encoder) for m in models.values())
+    assert {n for n, m in models.items() if isinstance(m, ELBO)} == {"vae"}
+    assert {n for n, m in models.items() if isinstance(m, PixelLikelihood)} == {"vae", "aae"}
 
 
 # ---------------------------------------------------------------- latent metrics
@@ -114,36 +132,37 @@ def test_confident_share():
 # ---------------------------------------------------------------- AAE (issue 4)
 def test_aae_phases_reach_only_their_networks(monkeypatch):
     torch.manual_seed(0)
-    model = AAE(AAEConfig(), TINY, TRAIN, SHAPE, 10)
+    model = build(AAE, AAEConfig())
+    opt = Optimization(model, TRAIN)
     owners = {k: {n.split(".")[0] for n, p in model.named_parameters()
-                  if any(p is q for g in opt.param_groups for q in g["params"])} for k, opt in model.optimizers.items()}
+                  if any(p is q for g in o.param_groups for q in g["params"])} for k, o in opt.optimizers.items()}
     assert owners == {"ae": {"encoder", "decoder"}, "d": {"latent_discriminator"}, "g": {"encoder"}}
     reached = []
-    original = model.step
+    apply = opt.updater.apply
 
-    def recording_step(name, loss, term="loss"):
-        model.zero_grad(set_to_none=True)
-        loss.backward(retain_graph=True)
-        reached.append((name, names_with_grad(model)))
-        model.zero_grad(set_to_none=True)
-        original(name, loss, term)
+    def recording_apply(optimizer, loss, term):
+        reached.append((term, names_with_grad(model)))
+        model.zero_grad(set_to_none=True)  # the next phase's gradients alone
+        apply(optimizer, loss, term)
 
-    monkeypatch.setattr(model, "step", recording_step)
-    model.train_step(*batch())
-    assert reached == [("ae", {"encoder", "decoder"}), ("d", {"latent_discriminator"}), ("g", {"encoder"})]
+    monkeypatch.setattr(opt.updater, "apply", recording_apply)
+    opt.step(*batch())
+    assert reached == [("ae loss", {"encoder", "decoder"}), ("d loss", {"latent_discriminator"}),
+                       ("g loss", {"encoder"})]
 
 
 def test_aae_discriminator_separates_shifted_codes_from_the_prior():
     torch.manual_seed(0)
-    model = AAE(AAEConfig(lr_reg=1e-3), TINY, TRAIN, SHAPE, 10)
+    model = build(AAE, AAEConfig(lr_reg=1e-3))
     from genlab.nn.adversarial import discriminator_loss
 
+    d_opt = Optimization(model, TRAIN).optimizers["d"]
     for _ in range(100):
         prior, codes = model.prior(128), model.prior(128) + 2.0
         loss = discriminator_loss(model.discriminate(prior, None), model.discriminate(codes, None), "non-saturating")
-        model.optimizers["d"].zero_grad()
+        d_opt.zero_grad()
         loss.backward()
-        model.optimizers["d"].step()
+        d_opt.step()
     with torch.no_grad():
         prior, codes = model.prior(1000), model.prior(1000) + 2.0
         acc = ((model.discriminate(prior, None) > 0).float().mean() + (model.discriminate(codes, None) < 0).float().mean()) / 2
@@ -152,11 +171,12 @@ def test_aae_discriminator_separates_shifted_codes_from_the_prior():
 
 def test_aae_regularization_pulls_codes_towards_the_prior():
     torch.manual_seed(0)
-    model = AAE(AAEConfig(lr_reg=2e-3), TINY, TRAIN, SHAPE, 10)
+    model = build(AAE, AAEConfig(lr_reg=2e-3))
     x, y = batch(256)
     gap0 = mmd2(model.code(x).detach(), model.prior(256))
+    opt = Optimization(model, TRAIN)
     for _ in range(150):
-        model.train_step(x, y)
+        opt.step(x, y)
     assert mmd2(model.code(x).detach(), model.prior(256)) < 0.5 * gap0
 
 
@@ -176,13 +196,13 @@ def test_aae_bad_combinations_are_config_errors():
         from genlab.config import parse_section
         parse_section(AAEConfig, {"supervised": True}, "aae")
     with pytest.raises(ConfigError, match="aae.prior"):
-        AAE(AAEConfig(prior="mixture"), ModelConfig(arch="mlp", h=16, z=1), TRAIN, SHAPE, 10)
+        build(AAE, AAEConfig(prior="mixture"), ModelConfig(arch="mlp", h=16, z=1))
 
 
 def test_supervised_aae_trains_and_samples():
     torch.manual_seed(0)
-    model = AAE(AAEConfig(prior="mixture", supervised=True, z=2), TINY, TRAIN, SHAPE, 10)
-    out = model.train_step(*batch())
+    model = build(AAE, AAEConfig(prior="mixture", supervised=True, z=2))
+    out = Optimization(model, TRAIN).step(*batch())
     assert all(torch.isfinite(v) for v in out.values())
     assert model.sample(5).shape == (5, *SHAPE)
 
@@ -190,7 +210,7 @@ def test_supervised_aae_trains_and_samples():
 # ---------------------------------------------------------------- VAE-GAN (issue 4)
 def test_feature_layer_is_the_chosen_hidden_activation():
     torch.manual_seed(0)
-    model = VAEGAN(VAEGANConfig(h=0, dropout=0.0), TINY, TRAIN, SHAPE, 10)
+    model = build(VAEGAN, VAEGANConfig(h=0, dropout=0.0))
     d = model.discriminator
     x, _ = batch(4)
     linears = [m for m in d.body.modules() if isinstance(m, torch.nn.Linear)]
@@ -201,14 +221,15 @@ def test_feature_layer_is_the_chosen_hidden_activation():
         torch.testing.assert_close(feat, expected)
         torch.testing.assert_close(logit, d(x))
     with pytest.raises(ConfigError, match="feature_layer"):
-        VAEGAN(VAEGANConfig(h=0, feature_layer=9), TINY, TRAIN, SHAPE, 10)
+        build(VAEGAN, VAEGANConfig(h=0, feature_layer=9))
 
 
+@pytest.mark.filterwarnings("ignore:Seems like `optimizer.step\\(\\)` has been overridden")
 def test_vaegan_each_network_gets_the_gradient_of_its_own_loss():
     """Enc <- L_prior + L_llike, Dec <- gamma L_llike + L_GAN(gen), Dis <- L_GAN(dis) (Larsen et al. Alg. 1)."""
     cfg = VAEGANConfig(h=0, gamma=0.3)
     torch.manual_seed(0)
-    model = VAEGAN(cfg, TINY, TRAIN, SHAPE, 10)
+    model = build(VAEGAN, cfg)
     x, y = batch()
     torch.manual_seed(1)
     loss = model.losses(x)
@@ -218,10 +239,11 @@ def test_vaegan_each_network_gets_the_gradient_of_its_own_loss():
                                        retain_graph=True),
         "discriminator": torch.autograd.grad(loss["gan_d"], list(model.discriminator.parameters())),
     }
-    for opt in model.optimizers.values():
-        opt.step = lambda *a, **k: None  # keep the weights: compare the gradients the step would apply
+    opt = Optimization(model, TRAIN)
+    for o in opt.optimizers.values():
+        o.step = lambda *a, **k: None  # keep the weights: compare the gradients the step would apply
     torch.manual_seed(1)
-    model.train_step(x, y)
+    opt.step(x, y)
     for net, grads in expected.items():
         for p, g in zip(getattr(model, net).parameters(), grads):
             torch.testing.assert_close(p.grad, g)
@@ -234,18 +256,18 @@ def test_vaegan_each_network_gets_the_gradient_of_its_own_loss():
 
 def test_vaegan_loss_signs():
     torch.manual_seed(0)
-    model = VAEGAN(VAEGANConfig(h=0, lr=1e-3), TINY, TRAIN, SHAPE, 10)
+    model = build(VAEGAN, VAEGANConfig(h=0, lr=1e-3))
     x, y = batch(64)
     first = {k: float(v.detach()) for k, v in model.losses(x).items()}
     assert first["prior"] >= 0 and first["llike"] >= 0
     feats, _ = model.discriminator.features_and_logit(x * 2 - 1, 2)
     assert float(0.5 * (feats - feats).detach().pow(2).sum(1).mean()) == 0.0
     # D's step lowers D's loss on a fixed batch; the decoder's step lowers its adversarial loss
-    for opt_name, key in (("dis", "gan_d"), ("dec", "gan_g")):
+    for net_name, key in (("discriminator", "gan_d"), ("decoder", "gan_g")):
         torch.manual_seed(2)
         before = model.losses(x)[key]
-        opt = model.optimizers[opt_name]
-        net = model.discriminator if opt_name == "dis" else model.decoder
+        net = getattr(model, net_name)
+        opt = torch.optim.Adam(net.parameters(), lr=1e-3, betas=(0.5, 0.999))
         for p, g in zip(net.parameters(), torch.autograd.grad(before, list(net.parameters()))):
             p.grad = g
         opt.step()

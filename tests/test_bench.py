@@ -15,7 +15,7 @@ from genlab.bench.flops import count_flops, matmul_flops_per_s
 from genlab.bench.harness import bench_all
 from genlab.bench.table import table
 from genlab.io import write_json
-from genlab.training import device as devices
+from genlab.training import precision as devices
 from genlab.training.run import setup_run, train_model
 from test_training import ROOT, small_params
 
@@ -138,11 +138,11 @@ def test_compile_with_a_gradient_penalty_is_a_clear_error(prepared_small):
 def test_bench_without_prepared_data_is_one_clear_line(tmp_path, monkeypatch):
     from typer.testing import CliRunner
 
-    from stages.app import app
+    from stages.app import make_app
 
     monkeypatch.chdir(tmp_path)
     (tmp_path / "params.yaml").write_text((ROOT / "params.yaml").read_text())
-    result = CliRunner().invoke(app, ["bench", "vae"])
+    result = CliRunner().invoke(make_app(), ["bench", "vae"])
     assert result.exit_code == 2
     assert "data/prepared/manifest.json: not found; run `dvc repro classifier` first" in result.output
     assert not (tmp_path / "metrics").exists()

@@ -11,7 +11,7 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from stages.app import app
+from stages.app import make_app
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULTS = yaml.safe_load((ROOT / "params.yaml").read_text())
@@ -25,7 +25,7 @@ def run_stage(cwd: Path, *args: str) -> subprocess.CompletedProcess:
 
 def run_in_process(cwd: Path, monkeypatch, *args: str):
     monkeypatch.chdir(cwd)
-    return CliRunner().invoke(app, list(args))
+    return CliRunner().invoke(make_app(), list(args))
 
 
 @pytest.fixture()
@@ -79,9 +79,8 @@ def test_unknown_model_is_one_clear_line_from_the_real_cli(workdir):
     before = snapshot(workdir)
     proc = run_stage(workdir, "train", "diffusion")
     errors = [line for line in proc.stderr.splitlines() if line.startswith("error:")]
-    from genlab.models import MODELS
-
-    expected = f"error: model 'diffusion' is unknown; choose one of {', '.join(MODELS)}"
+    expected = (f"error: model 'diffusion' is not in params' models list; choose one of {', '.join(DEFAULTS['models'])} "
+                "(or add it to models)")
     assert proc.returncode == 2 and errors == [expected], proc.stderr
     assert "Traceback" not in proc.stderr
     assert snapshot(workdir) == before
@@ -91,5 +90,5 @@ def test_every_command_has_help_naming_its_params():
     for command, key in [("prepare", "data.name"), ("classifier", "classifier.steps"), ("train", "train.steps"),
                          ("evaluate", "eval.n_samples"), ("baseline", "eval.n_samples"), ("report", "summary.json"),
                          ("bench", "bench.json")]:
-        result = CliRunner().invoke(app, [command, "--help"], terminal_width=200)
+        result = CliRunner().invoke(make_app(), [command, "--help"], terminal_width=200)
         assert result.exit_code == 0 and key in result.output, (command, result.output)

@@ -10,7 +10,8 @@ import torch
 import yaml
 
 from genlab.config import ConfigError, load_params, parse_params
-from genlab.training.device import select_device
+from genlab.device import select_device
+from genlab.models.registry import config_classes
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULTS = yaml.safe_load((ROOT / "params.yaml").read_text())
@@ -27,9 +28,10 @@ def with_value(path: str, value):
 
 
 def test_default_params_parse():
-    p = load_params(ROOT / "params.yaml")
+    p = load_params(ROOT / "params.yaml", config_classes())
     assert p.data.name == "mnist" and p.model.arch in ("mlp", "conv") and p.train.steps > 0
-    assert "vae" in p.models
+    assert "vae" in p.models and set(p.families) == set(p.models)
+    assert load_params(ROOT / "params.yaml").families == {}  # without the registry: the models' sections unparsed
 
 
 @pytest.mark.parametrize("path, value, fragment", [
@@ -49,7 +51,7 @@ def test_default_params_parse():
 ])
 def test_bad_values_name_the_key(path, value, fragment):
     with pytest.raises(ConfigError) as exc:
-        parse_params(with_value(path, value))
+        parse_params(with_value(path, value), config_classes())
     assert fragment in str(exc.value)
     assert "\n" not in str(exc.value)
 
@@ -62,6 +64,25 @@ def test_unknown_keys_list_allowed_ones():
     raw["optimiser"] = {}
     with pytest.raises(ConfigError, match=r"optimiser: unknown section; allowed sections are seed, device"):
         parse_params(raw)
+
+
+def test_the_models_list_names_registered_families_once():
+    for value, fragment in (([], "non-empty list"), ("vae", "non-empty list"), (["vae", "vae"], "twice"),
+                            (["vae", "diffusion"], "'diffusion' is not a model family")):
+        raw = copy.deepcopy(DEFAULTS)
+        raw["models"] = value
+        with pytest.raises(ConfigError, match=fragment):
+            parse_params(raw, config_classes())
+    raw = copy.deepcopy(DEFAULTS)
+    raw["models"] = ["vae"]  # a family's section without its name in models is unknown ...
+    with pytest.raises(ConfigError, match=": unknown section.*needs its name in models"):
+        parse_params(raw)
+    del raw["models"]
+    with pytest.raises(ConfigError, match="models: missing"):
+        parse_params(raw)
+    raw = {k: v for k, v in DEFAULTS.items() if k not in ("gan", "ae", "aae", "vaegan", "pggan", "cvae")}
+    raw["models"] = ["vae"]  # ... and a pipeline of one family is fine
+    assert parse_params(raw, config_classes()).models == ("vae",)
 
 
 def test_folder_needs_a_path():
@@ -96,3 +117,19 @@ def test_cuda_without_cuda_is_a_clear_error():
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
 def test_auto_picks_cuda():
     assert select_device("auto").type == "cuda"
+
+
+def test_params_yaml_and_the_dataclass_defaults_are_one_source():
+    """Every key of params.yaml is a field of its section's dataclass with the same default, and every field is in
+    params.yaml: a value differs from the code in one place only, with its reason beside it."""
+    from genlab.config import FIXED_SECTIONS, as_dict
+
+    sections = {**FIXED_SECTIONS, **config_classes()}
+    drift = []
+    for name, cls in sections.items():
+        defaults, written = as_dict(cls()), DEFAULTS[name]
+        assert set(defaults) == set(written), (name, set(defaults) ^ set(written))
+        drift += [f"{name}.{k}: dataclass {defaults[k]!r}, params.yaml {written[k]!r}"
+                  for k in defaults if defaults[k] != written[k] or type(defaults[k]) is not type(written[k])]
+    assert not drift, drift
+    assert set(DEFAULTS) == {"seed", "device", "models", *sections}

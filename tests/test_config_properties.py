@@ -14,6 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from genlab.config import ConfigError, parse_params
+from genlab.models.registry import config_classes
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULTS = yaml.safe_load((ROOT / "params.yaml").read_text())
@@ -68,7 +69,7 @@ def broken_params(draw):
 def _check(raw) -> str | None:
     """Parse; return the error message (asserting its shape) or None when the params are valid."""
     try:
-        parse_params(raw)
+        parse_params(raw, config_classes())
     except ConfigError as exc:
         msg = str(exc)
         assert msg and len(msg.splitlines()) == 1 and "Traceback" not in msg, msg
@@ -103,7 +104,7 @@ def test_the_cli_stops_before_any_run(tmp_path_factory, raw):
     """Through the real command (in process): exit 2, one stderr line, nothing written; valid params skipped."""
     from typer.testing import CliRunner
 
-    from stages.app import app
+    from stages.app import make_app
 
     if _check(raw) is None:
         return
@@ -116,7 +117,7 @@ def test_the_cli_stops_before_any_run(tmp_path_factory, raw):
     cwd = os.getcwd()
     os.chdir(work)  # a stage that started would write data/ and metrics/ here
     try:
-        result = CliRunner().invoke(app, ["train", "vae", "--params", "params.yaml"])
+        result = CliRunner().invoke(make_app(), ["train", "vae", "--params", "params.yaml"])
     finally:
         os.chdir(cwd)
     assert result.exit_code == 2, (result.output, result.exception)

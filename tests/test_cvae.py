@@ -9,14 +9,21 @@ import pytest
 import torch
 
 from genlab.config import ConfigError, EvalConfig, ModelConfig, TrainConfig, parse_section
-from genlab.metrics.likelihood import importance_log_likelihood, log_normal
+from genlab.metrics.conditional import Conditional, conditional_metrics, samplers
 from genlab.models.cvae import CVAE, CVAEConfig, observed_mask
+from genlab.nn.gaussian import log_normal
+from genlab.nn.likelihood import importance_log_likelihood
+from genlab.training.optimization import Optimization
 
 
-def make(condition="top-half", recognition="x1x2", h=32, z=4, lr=3e-3, **kw):
+def make(condition="top-half", recognition="x1x2", h=32, z=4, **kw):
     torch.manual_seed(0)
-    cfg = CVAEConfig(condition=condition, recognition=recognition, **kw)
-    return CVAE(cfg, ModelConfig(h=h, z=z), TrainConfig(lr=lr), (1, 28, 28), 10)
+    cfg = CVAEConfig(condition=condition, recognition=recognition, h=0, **kw)
+    return CVAE(cfg, ModelConfig(h=h, z=z), (1, 28, 28), 10, 100)
+
+
+def fit(m, lr=3e-3):
+    return Optimization(m, TrainConfig(lr=lr))
 
 
 def test_observed_masks():
@@ -41,14 +48,15 @@ def test_gradients_flow_and_conditional_elbo_improves(condition, recognition):
     m = make(condition, recognition)
     x = (torch.rand(64, 1, 28, 28) > 0.7).float()
     y = torch.randint(0, 10, (64,))
-    rec, kl, c = m.elbo_terms(x, y)
+    rec, kl, c = m.conditional_elbo_terms(x, y)
     nll = -m.log_lik(x, m.regression(c).unflatten(1, m.shape))
     (-(rec - kl).mean() + nll.mean()).backward()
     for name, p in m.named_parameters():
         assert p.grad is not None and p.grad.abs().sum() > 0, name
-    first = m.train_step(x, y)
+    opt = fit(m)
+    first = opt.step(x, y)
     for _ in range(150):
-        last = m.train_step(x, y)
+        last = opt.step(x, y)
     assert float(last["loss"]) < 0.8 * float(first["loss"]), (first, last)
     assert float(last["regression_nll"]) < 0.8 * float(first["regression_nll"])
 
@@ -70,10 +78,12 @@ def test_completion_keeps_the_observed_pixels_and_varies_the_rest():
     assert draws[..., 14:, :].std(0).mean() > 0  # different z, different bottoms
     reg = m.regress(x, y)
     torch.testing.assert_close(reg[..., :14, :], x[..., :14, :])
-    m.condition_on(x, y)
-    assert m.sample(4, torch.Generator().manual_seed(1)).shape == (4, 1, 28, 28)
-    with pytest.raises(RuntimeError, match="condition_on"):
-        make().sample(2)
+    assert isinstance(m, Conditional)
+    for sampler in samplers(m, x, y).values():  # completions of test images drawn as conditions
+        assert sampler(4, torch.Generator().manual_seed(1)).shape == (4, 1, 28, 28)
+    with pytest.raises(RuntimeError, match="complete"):
+        make().sample(2)  # a completion model cannot sample without images
+    assert make("label").sample(3).shape == (3, 1, 28, 28)
 
 
 def test_importance_sampling_is_exact_on_a_linear_gaussian_model():
@@ -128,9 +138,10 @@ def test_bimodal_completions_beat_the_regression_baseline():
     x = torch.cat([top, patterns[torch.arange(40) % 2]], 2)
     y = torch.zeros(40, dtype=torch.long)
     m = make(h=64, z=2)
+    opt = fit(m)
     for _ in range(400):
-        m.train_step(x, y)
-    out = m.evaluate(x, y, g, EvalConfig(batch_size=20, iw_samples=200, iw_images=40))
+        opt.step(x, y)
+    out = conditional_metrics(m, x, y, g, EvalConfig(batch_size=20, iw_samples=200, iw_images=40))
     assert out["ncll"] < -out["cond_elbo"]
     assert out["ncll"] < 0.5 * out["ncll_regression"], out  # the regression predicts the mean: ~log 2 per pixel
     assert out["completion_mse_best_of_8"] < 0.5 * out["completion_mse_regression"] < out["completion_mse"], out
@@ -145,10 +156,11 @@ def test_label_conditioning_steers_the_class(prepared_small, classifier_small):
     from genlab.metrics.domain import load_classifier, predict
 
     images, labels = load_split(prepared_small, "train")
-    m = make("label", h=256, z=8, lr=1e-3)
+    m = make("label", h=256, z=8)
+    opt = fit(m, lr=1e-3)
     batches = InMemoryBatches(images, labels, 64, 0, torch.device("cpu"))
     for step in range(600):
-        m.train_step(*batches.batch(step))
+        opt.step(*batches.batch(step))
     clf = load_classifier(classifier_small)
     y = torch.arange(10).repeat_interleave(30)
     x = torch.zeros(len(y), 1, 28, 28)

@@ -20,7 +20,8 @@ from genlab.data import mirror
 from genlab.data.batches import InMemoryBatches
 from genlab.data.prepare import load_split, prepare, read_manifest
 from genlab.data.sources import MNIST_SHA256, load_source
-from genlab.data.tensors import fit_resolution, tensor_sha256
+from genlab.data.tensors import fit_resolution
+from genlab.io import sha256
 from genlab.errors import DataError
 
 
@@ -28,7 +29,7 @@ def test_mirror_gives_official_mnist(mnist):
     assert mnist["train_images"].shape == (60000, 1, 28, 28) and mnist["test_images"].shape == (10000, 1, 28, 28)
     assert mnist["train_images"].dtype == torch.uint8
     assert mnist["train_labels"][:8].tolist() == [5, 0, 4, 1, 9, 2, 1, 3]  # the official first labels
-    assert {k: tensor_sha256(v) for k, v in mnist.items()} == MNIST_SHA256
+    assert {k: sha256(v) for k, v in mnist.items()} == MNIST_SHA256
 
 
 def _rewrite_member(src: Path, dst: Path, data: bytes) -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from genlab.config import ModelConfig, TrainConfig
+from genlab.config import ModelConfig
 from genlab.gradients.estimators import (optimal_a, reparam_terms, score, score_terms, total_variance,
                                          variance_ratio_predicted)
 from genlab.gradients.study import jacobian_grams, study
@@ -49,7 +49,7 @@ def test_optimal_a_minimises_the_empirical_variance():
 
 def tiny_vae():
     torch.manual_seed(0)
-    return VAE(VAEConfig(), ModelConfig(h=6, z=2), TrainConfig(), (1, 4, 4), 10)
+    return VAE(VAEConfig(), ModelConfig(h=6, z=2), (1, 4, 4), 10, 1)
 
 
 def test_weight_space_variance_through_the_jacobian_gram_is_exact():

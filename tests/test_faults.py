@@ -13,11 +13,11 @@ import pytest
 import torch
 import typer
 
-from genlab.config import load_params
+from helpers import default_params, with_family
+
 from genlab.errors import TrainingError
 from genlab.io import load_torch, save_torch, write_json
 from genlab.models.ae import AE
-from genlab.models.base import adam
 from genlab.training.run import train_model
 from genlab.training.update import Updater
 from stages.common import stage
@@ -28,7 +28,7 @@ ROOT = Path(__file__).resolve().parents[1]
 def _linear_with_adam():
     torch.manual_seed(0)
     net = torch.nn.Linear(4, 3)
-    return net, adam(net.parameters(), 1e-2, (0.9, 0.999))
+    return net, torch.optim.Adam(net.parameters(), 1e-2, (0.9, 0.999), fused=True)
 
 
 def test_a_nonfinite_update_is_not_applied_and_is_counted():
@@ -81,10 +81,9 @@ def test_max_grad_norm_rescales_a_large_gradient_to_it_and_leaves_a_small_one():
 
 
 def _small_params(on_nonfinite: str):
-    p = load_params(ROOT / "params.yaml")
+    p = with_family(default_params(), "ae", steps=0)
     return dataclasses.replace(
         p, device="cpu", model=dataclasses.replace(p.model, h=32, z=4),
-        models={**p.models, "ae": dataclasses.replace(p.models["ae"], steps=0)},
         train=dataclasses.replace(p.train, steps=20, batch_size=32, log_every=5, checkpoint_every=5,
                                   on_nonfinite=on_nonfinite))
 
@@ -92,21 +91,21 @@ def _small_params(on_nonfinite: str):
 def _nan_from_step_7(monkeypatch):
     """AE's loss turns NaN at its 7th and 8th steps (e.g. an overflow), finite otherwise."""
     calls = {"n": 0}
-    original = AE.reconstruction_loss
+    original = AE.reconstruction_nll
 
     def loss(self, x):
         calls["n"] += 1
         out = original(self, x)
         return out * float("nan") if calls["n"] in (7, 8) else out
 
-    monkeypatch.setattr(AE, "reconstruction_loss", loss)
+    monkeypatch.setattr(AE, "reconstruction_nll", loss)
 
 
 def test_a_nan_loss_stops_training_naming_model_step_and_term_and_keeps_the_last_good_checkpoint(
         prepared_small, tmp_path, monkeypatch):
     _nan_from_step_7(monkeypatch)
     ck = tmp_path / "ck"
-    with pytest.raises(TrainingError, match=r"ae: non-finite loss at step 7 \(value nan.*nor 1 later"):
+    with pytest.raises(TrainingError, match=r"ae: non-finite ae loss at step 7 \(value nan.*nor 1 later"):
         train_model("ae", _small_params("error"), prepared_small, tmp_path / "out", ck, tmp_path / "live")
     assert sorted(p.name for p in ck.glob("*.pt")) == ["step_00000005.pt"]  # step 10's never written
     assert not (tmp_path / "out" / "model.pt").exists()

@@ -8,10 +8,11 @@ import pytest
 import torch
 
 from genlab.config import ModelConfig, TrainConfig
-from genlab.models.gan import GAN, Discriminator, GANConfig, Generator, adversarial_step
+from genlab.models.gan import GAN, GANConfig
 from genlab.nn.adversarial import GAN_LOSSES, discriminator_loss, generator_loss
 from genlab.nn.ema import ema_copy, ema_update
 from genlab.nn.minibatch_stddev import minibatch_stddev
+from genlab.training.optimization import Optimization
 
 
 @pytest.mark.parametrize("kind", GAN_LOSSES)
@@ -68,27 +69,49 @@ def test_ema_update():
 def test_discriminator_step_lowers_its_loss_on_a_fixed_batch(arch):
     torch.manual_seed(0)
     shape = (1, 28, 28)
-    gen, disc = Generator(arch, shape, 16, 4), Discriminator(arch, shape, 16, dropout=0.0, mbstd=True)
-    opt_g = torch.optim.Adam(gen.parameters(), 1e-3)
-    opt_d = torch.optim.Adam(disc.parameters(), 1e-3)
-    real = torch.rand(16, *shape) * 2 - 1
+    gan = GAN(GANConfig(h=16, z=4, dropout=0.0, mbstd=True, ema=0.0, lr=1e-3), ModelConfig(arch=arch), shape, 10, 5)
+    opt = Optimization(gan, TrainConfig())
+    x = torch.rand(16, *shape)
     z = torch.randn(16, 4)
 
     def d_loss():
         with torch.no_grad():
-            return discriminator_loss(disc(real), disc(gen(z)), "non-saturating").item()
+            return discriminator_loss(gan.discriminator(x * 2 - 1), gan.discriminator(gan.generator(z)),
+                                      "non-saturating").item()
 
     before = d_loss()
     for _ in range(5):
-        adversarial_step(gen, disc, opt_g, opt_d, real, "non-saturating", d_steps=1)
+        opt.step(x, None)
     assert d_loss() < before
+
+
+def test_each_phase_updates_only_its_network_and_leaves_the_others_trainable():
+    torch.manual_seed(0)
+    gan = GAN(GANConfig(h=16, z=4, d_steps=3), ModelConfig(), (1, 28, 28), 10, 5)
+    opt = Optimization(gan, TrainConfig())
+    seen = []
+    loss = gan.loss
+
+    def spy(phase, x, y):  # which networks are trainable while each phase's loss is computed
+        seen.append((phase, any(p.requires_grad for p in gan.generator.parameters()),
+                     any(p.requires_grad for p in gan.discriminator.parameters())))
+        return loss(phase, x, y)
+
+    gan.loss = spy
+    g_before = [p.clone() for p in gan.generator.parameters()]
+    opt.optimizers["g"].param_groups[0]["lr"] = 0.0  # G's phase moves nothing: D's change is D's phase alone
+    opt.step(torch.rand(8, 1, 28, 28), None)
+    assert seen == [("d", False, True)] * 3 + [("g", True, False)]
+    assert all(torch.equal(a, b) for a, b in zip(g_before, gan.generator.parameters()))
+    assert all(p.requires_grad for p in [*gan.generator.parameters(), *gan.discriminator.parameters()])
+    assert not any(p.requires_grad for p in gan.generator_ema.parameters())
 
 
 @pytest.mark.parametrize("loss", typing.get_args(typing.get_type_hints(GANConfig)["loss"]))
 def test_gan_model_trains_and_samples(loss):
     torch.manual_seed(0)
-    gan = GAN(GANConfig(loss=loss, d_steps=2), ModelConfig(h=16, z=4), TrainConfig(), (1, 28, 28), 10)
-    out = gan.train_step(torch.rand(8, 1, 28, 28), None)
+    gan = GAN(GANConfig(loss=loss, d_steps=2), ModelConfig(h=16, z=4), (1, 28, 28), 10, 10)
+    out = Optimization(gan, TrainConfig()).step(torch.rand(8, 1, 28, 28), None)
     assert set(out) == {"loss_d", "loss_g", "d_real", "d_fake"} and all(torch.isfinite(v) for v in out.values())
     # EMA moved away from its initial copy, and sampling uses it
     assert any(not torch.equal(a, b) for a, b in zip(gan.generator_ema.parameters(), gan.generator.parameters()))

@@ -14,7 +14,7 @@ import torch
 import yaml
 
 from genlab.io import load_torch
-from genlab.training.growth import GrowthSchedule
+from genlab.nn.growth import GrowthSchedule
 
 ROOT = Path(__file__).resolve().parents[1]
 MODELS = ["vae", "gan", "ae", "aae", "vaegan", "pggan", "cvae"]
@@ -25,13 +25,14 @@ STEPS, EVERY = 30, 4
 KILLED_RUN = """
 import os, signal, sys
 from pathlib import Path
-from stages.common import params_for
+from genlab.config import load_params
+from genlab.models.registry import config_classes
 from genlab.training.run import train_model
 name, at = sys.argv[1], int(sys.argv[2])
 def kill(step):
     if step == at:
         os.kill(os.getpid(), signal.SIGKILL)
-train_model(name, params_for(Path("params.yaml")), Path("data/prepared"), Path("data/models") / name,
+train_model(name, load_params(Path("params.yaml"), config_classes()), Path("data/prepared"), Path("data/models") / name,
             Path("data/checkpoints") / name, Path("metrics/train") / name, on_step=kill)
 """
 

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import dataclasses
+import contextlib
 import math
-from pathlib import Path
 
 import pytest
 import torch
@@ -15,7 +14,8 @@ from genlab.nn.adversarial import gradient_penalty
 from genlab.nn.equalized import EqualizedConv2d, EqualizedLinear
 from genlab.nn.pixel_norm import pixel_norm
 from genlab.nn.progressive import ProgressiveDiscriminator, ProgressiveGenerator, downsample, upsample
-from genlab.training.growth import GrowthSchedule
+from genlab.nn.growth import GrowthSchedule
+from genlab.training.optimization import Optimization
 
 
 @pytest.mark.parametrize("fan_in", [16, 256, 4096])
@@ -125,7 +125,7 @@ def test_batch_sizes_must_fit_the_minibatch_stddev_group():
 def _model(**kw):
     cfg = PGGANConfig(fmap_base=64, fmap_max=8, z=8, kimg_fade=0.032, kimg_stable=0.016, batch_sizes=(8,), **kw)
     torch.manual_seed(0)
-    return PGGAN(cfg, ModelConfig(), TrainConfig(steps=1000), (1, 32, 32), 10)
+    return PGGAN(cfg, ModelConfig(), (1, 32, 32), 10, 1000)
 
 
 class _Batches:
@@ -139,13 +139,17 @@ class _Batches:
 @pytest.mark.parametrize("kw", [{}, {"loss": "non-saturating"}, {"mbstd": False, "equalized_lr": False,
                                                                    "pixel_norm": False, "fade_in": False}])
 def test_training_grows_through_every_level_and_keeps_each_phase(kw):
+    from genlab.training.loop import Grows, growth_state, run_step
+
     m = _model(**kw)
+    assert isinstance(m, Grows)
+    opt = Optimization(m, TrainConfig(steps=m.schedule.total_steps))
     batches, seen = _Batches(), []
-    for t in range(m.total_steps):
-        x, y = m.begin_step(t, batches)
-        out = m.train_step(x, y)
+    batches.world = 1
+    for t in range(m.schedule.total_steps):
+        _, out = run_step(m, opt, batches, t, contextlib.nullcontext())
         assert all(torch.isfinite(v) for v in out.values()), out
-        seen.append((m.progress_state()["resolution"], m.progress_state()["alpha"]))
+        seen.append((growth_state(m)["resolution"], growth_state(m)["alpha"]))
     assert sorted({r for r, _ in seen}) == [4, 8, 16, 32]
     fading = [a for r, a in seen if a < 1]
     assert (len(fading) > 0) == m.cfg.fade_in
@@ -171,7 +175,7 @@ def test_real_images_are_blended_like_the_generator():
 
 def test_mnist_28_is_grown_at_32_and_cropped_back():
     cfg = PGGANConfig(fmap_base=64, fmap_max=8, z=8, kimg_fade=0.008, kimg_stable=0.008, batch_sizes=(8,))
-    m = PGGAN(cfg, ModelConfig(), TrainConfig(steps=1000), (1, 28, 28), 10)
+    m = PGGAN(cfg, ModelConfig(), (1, 28, 28), 10, 1000)
     assert m.grow_resolution == 32 and m.levels == 4
     m.level, m.alpha = 3, 1.0
     x = torch.rand(4, 1, 28, 28)
@@ -186,38 +190,44 @@ def test_ablation_keeps_only_experiments_that_change_switches():
 
     # the shape of dvc.api.exp_show() rows: booleans as strings, the workspace row typed "baseline" too
     base = {"Experiment": None, "rev": "main", "typ": "baseline", "pggan.mbstd": "True", "pggan.fade_in": "True",
-            "model.h": 768.0, "metrics/pggan.json:fid": 40.0, "metrics/vae.json:fid": 30.0, "classes_covered": 10}
+            "model.h": 768.0, "metrics/eval/pggan.json:fid": 40.0, "metrics/eval/vae.json:fid": 30.0, "classes_covered": 10}
     rows = [
-        {**base, "rev": "workspace", "metrics/pggan.json:fid": 99.0},
+        {**base, "rev": "workspace", "metrics/eval/pggan.json:fid": 99.0},
         base,
         {**base, "Experiment": "running", "rev": "workspace", "typ": "branch_commit", "pggan.fade_in": "False"},
         {**base, "Experiment": "no-mbstd", "rev": "e1", "typ": "branch_base", "pggan.mbstd": "False",
-         "metrics/pggan.json:fid": 55.0},
+         "metrics/eval/pggan.json:fid": 55.0},
         {**base, "Experiment": "wider", "rev": "e2", "typ": "branch_base", "pggan.mbstd": "False", "model.h": 64.0},
         {**base, "Experiment": "same", "rev": "e3", "typ": "branch_base"},
     ]
     base["4.fid"] = 300.0  # a nested metric column: looks like a param, is not one
     rows[-1]["4.fid"] = 310.0
     params = {"pggan": {"mbstd": True, "fade_in": True}, "model": {"h": 768}}
-    table = collect(rows, params, "pggan")
+    from genlab.config import switches
+
+    assert switches(PGGANConfig) == ("mbstd", "equalized_lr", "pixel_norm", "fade_in")
+    table = collect(rows, params, "pggan", switches(PGGANConfig))
     assert [r["name"] for r in table["rows"]] == ["baseline", "no-mbstd"]
     assert table["rows"][1]["changed"] == {"mbstd": False}
     assert table["rows"][0]["metrics"]["fid"] == 40.0 and table["rows"][1]["metrics"]["fid"] == 55.0
     with pytest.raises(ValueError, match="no baseline"):
-        collect(rows[:1], params, "pggan")  # the workspace alone
+        collect(rows[:1], params, "pggan", switches(PGGANConfig))  # the workspace alone
 
 
 def test_a_kill_mid_fade_resumes_at_the_same_alpha_and_ends_at_the_same_weights(prepared_small, tmp_path):
-    from genlab.config import load_params
+    import dataclasses
+
+    from helpers import default_params, with_family
+
     from genlab.io import load_torch
     from genlab.training.run import train_model
+
     class Interrupt(Exception):
         pass
 
-    p = load_params(Path(__file__).resolve().parents[1] / "params.yaml")
-    cfg = dataclasses.replace(p.models["pggan"], fmap_base=64, fmap_max=8, z=8, kimg_fade=0.08, kimg_stable=0.04,
-                              batch_sizes=(8,))
-    p = dataclasses.replace(p, device="cpu", models={**p.models, "pggan": cfg},
+    p = with_family(default_params(), "pggan", fmap_base=64, fmap_max=8, z=8, kimg_fade=0.08, kimg_stable=0.04,
+                    batch_sizes=(8,))
+    p = dataclasses.replace(p, device="cpu",
                             train=dataclasses.replace(p.train, steps=1000, log_every=1, checkpoint_every=10))
     # 4² 5 steps, then per level: fade 10, stable 5 -> the 32² fade runs over steps 35..44, α(40) = 0.5
     meta = train_model("pggan", p, prepared_small, tmp_path / "a", tmp_path / "ck_a", tmp_path / "live_a")

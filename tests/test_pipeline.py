@@ -44,7 +44,8 @@ def clone(tmp_path, mirror_cache):
     dest = tmp_path / "repo"
     files = subprocess.run(["git", "ls-files", "-z"], cwd=ROOT, capture_output=True, text=True, check=True)
     for rel in filter(None, files.stdout.split("\0")):
-        if rel.startswith("metrics/") or rel == "dvc.lock" or not (ROOT / rel).exists():
+        if (rel.startswith("metrics/") and not rel.startswith("metrics/ablations/")) or rel == "dvc.lock" \
+                or not (ROOT / rel).exists():
             continue
         (dest / rel).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(ROOT / rel, dest / rel)
@@ -68,75 +69,89 @@ def clone(tmp_path, mirror_cache):
 def test_smoke_dvc_repro(clone):
     dest, env = clone
     sh([sys.executable, "-m", "dvc", "repro"], dest, env)
-    metrics = json.loads((dest / "metrics" / "vae.json").read_text())
+    ev = dest / "metrics" / "eval"
+    grids = dest / "metrics" / "grids"
+    metrics = json.loads((ev / "vae.json").read_text())
     assert VAE_KEYS <= set(metrics), VAE_KEYS - set(metrics)
     assert metrics["n_samples"] == 200 and metrics["steps"] == 20
-    gan = json.loads((dest / "metrics" / "gan.json").read_text())
+    gan = json.loads((ev / "gan.json").read_text())
     assert VAE_KEYS - {"elbo", "recon_mse"} <= set(gan) and "elbo" not in gan
     for name in ("ae", "aae", "vaegan"):
-        m = json.loads((dest / "metrics" / f"{name}.json").read_text())
+        m = json.loads((ev / f"{name}.json").read_text())
         assert VAE_KEYS - {"elbo"} | {"latent_prior_gap", "interp_confident", "sharpness"} <= set(m), name
         assert m["steps"] == 20, name  # train.steps caps each model's own step budget
-    assert "fid" in json.loads((dest / "metrics" / "ae.json").read_text())["fitted_gaussian"]
+    assert "fid" in json.loads((ev / "ae.json").read_text())["fitted_gaussian"]
     theory = json.loads((dest / "metrics" / "theory.json").read_text())
     for key in ("dstar_max_abs_err", "jsd_identity_max_err", "grad_norm_saturating", "grad_norm_nonsaturating",
                 "ring_modes", "grid_modes", "ring_high_quality"):
         assert isinstance(theory[key], (int, float)), key
-    for name in ("vae.png", "vae_recon.png", "gan.png", "theory_dstar.png", "theory_modes.png", "ae.png",
-                 "ae_fitted_gaussian.png", "ae_interp.png", "aae.png", "aae_interp.png", "vaegan.png", "vaegan_recon.png"):
-        assert (dest / "metrics" / "grids" / name).stat().st_size > 0
+    for name in ("vae/samples.png", "vae/recon.png", "gan/samples.png", "theory/dstar.png", "theory/modes.png",
+                 "ae/samples.png", "ae/samples_fitted_gaussian.png", "ae/interp.png", "aae/samples.png", "aae/interp.png",
+                 "vaegan/samples.png", "vaegan/recon.png"):
+        assert (grids / name).stat().st_size > 0, name
     summary = json.loads((dest / "metrics" / "summary.json").read_text())
     assert "vae" in summary["models"] and summary["baseline"]["fid"] >= 0
     report = (dest / "metrics" / "report.md").read_text()
-    assert "| vae |" in report and "| gan |" in report and "real data" in report and "grids/vae.png" in report
+    assert "| vae |" in report and "| gan |" in report and "real data" in report and "grids/vae/samples.png" in report
     page = (dest / "metrics" / "report.html").read_text()
     assert page.count("<tr>") > 10 and 'src="data:image/png;base64,' in page and "FID ↓ (domain)" in page
     assert (dest / "metrics" / "curves" / "vae.png").is_file() and "model,fid" in (dest / "metrics" / "scores.csv").read_text()
-    vae_metrics = json.loads((dest / "metrics" / "vae.json").read_text())
+    vae_metrics = json.loads((ev / "vae.json").read_text())
     assert 0 < vae_metrics["nll_iw"] < -vae_metrics["elbo"] * 1.05 and vae_metrics["iw_samples"] == 5
     assert "GAN theory, measured" in report and "| vaegan |" in report and "| ae (fitted gaussian) |" in report
-    assert "## AE vs VAE" in report and "## Aggregated posterior vs prior" in report
-    pggan = json.loads((dest / "metrics" / "pggan.json").read_text())
+    claims = json.loads((dest / "metrics" / "claims.json").read_text())
+    assert {c["id"] for c in claims["claims"]} >= {"ae-cannot-generate", "aae-matches-prior", "vaegan-sharper"}
+    assert all(c["verdict"] in ("holds", "fails", "inconclusive") for c in claims["claims"])
+    assert "## Claims" in report and report.index("## Claims") < report.index("## Models")
+    pggan = json.loads((ev / "pggan.json").read_text())
     assert [p["resolution"] for p in pggan["phases"]] == [4, 8, 8, 16, 16, 32, 32] and pggan["steps"] <= 20
     assert all("fid" in pggan[str(r)] for r in (4, 8, 16))
-    for name in ("pggan.png", "pggan_4.png", "pggan_8.png", "pggan_16.png"):
-        assert (dest / "metrics" / "grids" / name).stat().st_size > 0
-    assert "## Progressive GAN, phase by phase" in report and "| pggan (16² phase) |" in report
-    cvae = json.loads((dest / "metrics" / "cvae.json").read_text())
+    for name in ("samples.png", "samples_4.png", "samples_8.png", "samples_16.png"):
+        assert (grids / "pggan" / name).stat().st_size > 0
+    assert "## pggan, phase by phase" in report and "| pggan (16² phase) |" in report
+    cvae = json.loads((ev / "cvae.json").read_text())
     for key in ("fid", "ncll", "ncll_regression", "completion_mse", "completion_mse_regression",
                 "completion_mse_best_of_8", "completion_accuracy", "completion_regression_accuracy"):
         assert isinstance(cvae[key], float), key
     assert cvae["iw_images"] == 50 and "fid" in cvae["regression"] and cvae["steps"] == 20
-    for name in ("cvae.png", "cvae_completions.png", "cvae_regression.png", "estimators_variance.png"):
-        assert (dest / "metrics" / "grids" / name).stat().st_size > 0
+    for name in ("cvae/samples.png", "cvae/completions.png", "cvae/samples_regression.png", "estimators/variance.png"):
+        assert (grids / name).stat().st_size > 0, name
     est = json.loads((dest / "metrics" / "estimators.json").read_text())
     for phase in ("init", "trained"):
         assert set(est[phase]["var_score"]) == {"n1", "n4"} and est[phase]["var_score"]["n1"] > 0
         assert 0 <= est[phase]["cv_reduction_predicted"] <= 1
-    assert "## Conditional VAE vs the deterministic baseline" in report and "| cvae † |" in report
+    assert "## cvae vs the deterministic baseline" in report and "| cvae † |" in report
     assert "## Gradient estimators on the VAE's ELBO" in report
-    # experiments: a swept param reruns what depends on it and shows up in exp show
-    default_h = yaml.safe_load((dest / "params.yaml").read_text())["model"]["h"]
+    # experiments: a swept param reruns what depends on it and shows up in exp show and metrics diff
     sh(["git", "add", "-A"], dest, env)
     sh(["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "baseline run"], dest, env)
-    # an ablation experiment reruns only the Progressive GAN; `ablation` finds it and the report shows it
+    out = sh([sys.executable, "-m", "dvc", "exp", "run", "-S", "vae.beta=0.5"], dest, env)
+    assert "Running stage 'train@vae'" in out and "'prepare' didn't change" in out
+    assert not any(f"Running stage 'train@{m}'" in out for m in ("gan", "ae", "aae", "vaegan", "pggan", "cvae")), out
+    shown = json.loads(sh([sys.executable, "-m", "dvc", "exp", "show", "--json"], dest, env))
+    beta = {r["params"]["params.yaml"]["data"]["vae"]["beta"]: r["metrics"]["metrics/eval/vae.json"]["data"]["elbo"]
+            for r in _exp_rows(shown) if "metrics/eval/vae.json" in r.get("metrics", {})}
+    assert {0.5, 1.0} <= set(beta) and beta[0.5] != beta[1.0], beta
+    diff = json.loads(sh([sys.executable, "-m", "dvc", "metrics", "diff", "--json", "HEAD"], dest, env))
+    assert "metrics/eval/vae.json" in diff and "metrics/eval/gan.json" not in diff
+
+
+@pytest.mark.slow
+def test_an_ablation_experiment_reruns_only_its_model_and_reaches_the_report(clone):
+    """`dvc exp run -S pggan.mbstd=false` reruns only the Progressive GAN; `genlab ablation` finds it and the
+    report shows it."""
+    dest, env = clone
+    sh([sys.executable, "-m", "dvc", "repro"], dest, env)
+    sh(["git", "add", "-A"], dest, env)
+    sh(["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "baseline run"], dest, env)
     out = sh([sys.executable, "-m", "dvc", "exp", "run", "-S", "pggan.mbstd=false"], dest, env)
     assert "Running stage 'train@pggan'" in out
     assert not any(f"Running stage 'train@{m}'" in out for m in ("vae", "gan", "ae", "aae", "vaegan", "cvae")), out
     sh([sys.executable, "-m", "stages", "ablation"], dest, env)
-    ablation = json.loads((dest / "metrics" / "pggan_ablation.json").read_text())
+    ablation = json.loads((dest / "metrics" / "ablations" / "pggan.json").read_text())
     assert [r["changed"] for r in ablation["rows"]] == [{}, {"mbstd": False}], ablation
     assert all(isinstance(r["metrics"]["fid"], float) for r in ablation["rows"])
-    assert "### Ablation of the paper's techniques" in (dest / "metrics" / "report.md").read_text()
-    out = sh([sys.executable, "-m", "dvc", "exp", "run", "-S", "model.h=64"], dest, env)
-    assert "train@vae" in out and "'prepare' didn't change" in out
-    shown = json.loads(sh([sys.executable, "-m", "dvc", "exp", "show", "--json"], dest, env))
-    runs = list(_exp_rows(shown))
-    h = {r["params"]["params.yaml"]["data"]["model"]["h"]: r["metrics"]["metrics/vae.json"]["data"]["fid"]
-         for r in runs if "metrics/vae.json" in r.get("metrics", {})}
-    assert 64 in h and default_h in h and h[64] != h[default_h], h
-    diff = json.loads(sh([sys.executable, "-m", "dvc", "metrics", "diff", "--json", "HEAD"], dest, env))
-    assert "metrics/vae.json" in diff
+    assert "### Ablation of pggan's techniques" in (dest / "metrics" / "report.md").read_text()
 
 
 def _wait_for_queue(dest: Path, env: dict, timeout: float = 900) -> str:
@@ -163,8 +178,8 @@ def test_queue_sweep_and_a_two_process_repro(clone):
     status = _wait_for_queue(dest, env)
     assert status.count("Success") == 2, status
     shown = json.loads(sh([sys.executable, "-m", "dvc", "exp", "show", "--json"], dest, env))
-    fid = {r["params"]["params.yaml"]["data"]["model"]["h"]: r["metrics"]["metrics/ae.json"]["data"]["fid"]
-           for r in _exp_rows(shown) if "metrics/ae.json" in r.get("metrics", {})}
+    fid = {r["params"]["params.yaml"]["data"]["model"]["h"]: r["metrics"]["metrics/eval/ae.json"]["data"]["fid"]
+           for r in _exp_rows(shown) if "metrics/eval/ae.json" in r.get("metrics", {})}
     assert {16, 32} <= set(fid) and fid[16] != fid[32], fid
     print(sh([sys.executable, "-m", "dvc", "exp", "show", "--only-changed", "--md"], dest, env))
     # a 2-process repro: the stage relaunches itself under torchrun; rank 0 writes the model and the metrics
@@ -177,14 +192,15 @@ def test_queue_sweep_and_a_two_process_repro(clone):
     print(f"2-process dvc repro evaluate@ae: {time.monotonic() - start:.1f}s")
     train = json.loads((dest / "data" / "models" / "ae" / "train.json").read_text())
     assert train["processes"] == 2 and train["steps"] == 20
-    assert isinstance(json.loads((dest / "metrics" / "ae.json").read_text())["fid"], float)
+    assert isinstance(json.loads((dest / "metrics" / "eval" / "ae.json").read_text())["fid"], float)
 
 
 @pytest.mark.slow
 def test_kill_9_of_dvc_repro_then_dvc_repro_resumes_to_the_uninterrupted_weights(clone, tmp_path):
     """`dvc repro` killed (SIGKILL to its whole process group) during train@ae; the next `dvc repro` resumes from
     the newest checkpoint (kept by `persist: true`) and ends at the weights of an uninterrupted run."""
-    from genlab.config import load_params
+    from helpers import default_params
+
     from genlab.io import load_torch
     from genlab.training.run import train_model
 
@@ -208,7 +224,7 @@ def test_kill_9_of_dvc_repro_then_dvc_repro_resumes_to_the_uninterrupted_weights
     out = sh([sys.executable, "-m", "dvc", "repro", "train@ae"], dest, env)
     assert "Running stage 'train@ae'" in out
     resumed = load_torch(dest / "data" / "models" / "ae" / "model.pt")["weights"]
-    p = load_params(dest / "params.yaml")
+    p = default_params(dest / "params.yaml")
     train_model("ae", p, dest / "data" / "prepared", tmp_path / "a", tmp_path / "ck", tmp_path / "live")
     uninterrupted = load_torch(tmp_path / "a" / "model.pt")["weights"]
     print(f"dvc repro killed with checkpoint step {killed_at} on disk; max |w| difference after resume: "

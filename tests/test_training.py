@@ -8,10 +8,12 @@ from pathlib import Path
 import pytest
 import torch
 
-from genlab.config import load_params
+from helpers import default_params
+
 from genlab.io import load_torch, save_torch
+from genlab.models.registry import load_model
 from genlab.training.checkpoint import latest_checkpoint
-from genlab.training.run import load_model, train_model
+from genlab.training.run import train_model
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -21,7 +23,7 @@ class Interrupt(Exception):
 
 
 def small_params(steps=40, lr_schedule="constant"):
-    p = load_params(ROOT / "params.yaml")
+    p = default_params()
     return dataclasses.replace(
         p, device="cpu", model=dataclasses.replace(p.model, h=32, z=4),
         train=dataclasses.replace(p.train, steps=steps, batch_size=32, log_every=5, checkpoint_every=10,
@@ -87,23 +89,35 @@ def test_checkpoints_with_pickled_objects_are_refused(tmp_path):
 
 
 def test_cosine_schedule_decays_to_zero():
-    from genlab.training.loop import lr_factor
+    """torch's LambdaLR runs the schedule: the lr of every phase's optimizer at step t is lr · ½(1 + cos(π t / T))."""
+    from genlab.models.gan import GAN, GANConfig
+    from genlab.training.optimization import Optimization
 
-    cfg = small_params(steps=100, lr_schedule="cosine").train
-    assert lr_factor(cfg, 0) == 1.0 and abs(lr_factor(cfg, 50) - 0.5) < 1e-12 and lr_factor(cfg, 99) < 1e-3
-    assert lr_factor(small_params(steps=100).train, 99) == 1.0
+    p = small_params(steps=100, lr_schedule="cosine")
+    gan = GAN(GANConfig(h=8, z=2), p.model, (1, 8, 8), 10, 100)
+    opt = Optimization(gan, p.train)
+    lrs = []
+    for _ in range(100):
+        lrs.append([o.param_groups[0]["lr"] for o in opt.optimizers.values()])
+        opt.step(torch.rand(4, 1, 8, 8), None)
+    base = gan.cfg.lr
+    assert lrs[0] == [base, base] and all(abs(lr - base / 2) < 1e-12 for lr in lrs[50]) and max(lrs[99]) < 1e-3 * base
+    flat = Optimization(gan, small_params(steps=100).train)
+    for _ in range(5):
+        flat.step(torch.rand(4, 1, 8, 8), None)
+    assert [o.param_groups[0]["lr"] for o in flat.optimizers.values()] == [base, base]
 
 
 @pytest.mark.parametrize("name", ["gan", "ae", "aae", "vaegan"])
 def test_resume_equals_uninterrupted_run_for_multi_network_models(prepared_small, tmp_path, name):
     """Several optimizers, EMA weights and fitted buffers survive a kill between checkpoints."""
     p = small_params(steps=30)
-    cfg = p.models[name]
+    cfg = p.families[name]
     if hasattr(cfg, "h"):
         cfg = dataclasses.replace(cfg, h=32)
     if name == "gan":
         cfg = dataclasses.replace(cfg, z=8)
-    p = dataclasses.replace(p, models={**p.models, name: cfg})
+    p = dataclasses.replace(p, families={**p.families, name: cfg})
     train_model(name, p, prepared_small, tmp_path / "a", tmp_path / "ck_a", tmp_path / "live_a")
 
     def stop_at_17(step):

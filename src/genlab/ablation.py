@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from typing import Any
 
-SWITCHES = {"pggan": ("mbstd", "equalized_lr", "pixel_norm", "fade_in")}
 METRICS = ("fid", "is", "classes_covered", "class_kl", "precision", "recall", "train_seconds")
 
 
@@ -47,17 +46,16 @@ def _finished(row: dict) -> bool:
     return row.get("rev") != "workspace"
 
 
-def collect(rows: list[dict], params: dict, model: str = "pggan") -> dict:
+def collect(rows: list[dict], params: dict, model: str, switches: tuple[str, ...]) -> dict:
     """The ablation of ``model`` from exp_show ``rows``: baseline first, then each experiment whose params
-    differ from the baseline's only in ``SWITCHES[model]``; experiments with other changes are left out.
-    ``params`` is the params.yaml mapping (it tells param columns from metric columns)."""
+    differ from the baseline's only in ``switches`` (of the model's section); experiments with other changes are
+    left out. ``params`` is the params.yaml mapping (it tells param columns from metric columns)."""
     keys = param_keys(params)
-    switches = SWITCHES[model]
     baseline = next((r for r in rows if r.get("typ") == "baseline" and _finished(r)), None)  # HEAD comes first
     if baseline is None:
         raise ValueError("no baseline commit in the experiments; commit first, then `dvc exp run -S ...`")
     base_params = _params(baseline, keys)
-    path = f"metrics/{model}.json"
+    path = f"metrics/eval/{model}.json"
 
     def metrics(row: dict) -> dict:
         return {m: _value(row, path, m) for m in METRICS}

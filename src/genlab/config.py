@@ -1,7 +1,7 @@
 """Typed, validated configuration parsed once from ``params.yaml``.
 
-Every section of ``params.yaml`` maps onto a dataclass below (model sections onto the config class
-registered with the model). Parsing checks unknown keys, types and value ranges and raises
+Every section of ``params.yaml`` maps onto a dataclass below (a model family's section onto the config
+class in its file, see :mod:`genlab.models.registry`). Parsing checks unknown keys, types and value ranges and raises
 :class:`ConfigError` with a one-line message naming the key and what is allowed, before any data
 is touched.
 """
@@ -23,10 +23,16 @@ class ConfigError(ValueError):
 
 
 def param(default: Any, help: str, *, min: float | None = None, max: float | None = None,
-          positive: bool = False, pow2: bool = False) -> Any:
-    """A dataclass field with a help text and range checks used by :func:`parse_section`."""
-    meta = {"help": help, "min": min, "max": max, "positive": positive, "pow2": pow2}
+          positive: bool = False, pow2: bool = False, switch: bool = False) -> Any:
+    """A dataclass field with a help text and range checks used by :func:`parse_section`; ``switch`` marks a
+    technique of the paper that an ablation turns off (see :mod:`genlab.ablation`)."""
+    meta = {"help": help, "min": min, "max": max, "positive": positive, "pow2": pow2, "switch": switch}
     return field(default=default, metadata=meta)
+
+
+def switches(cls: type) -> tuple[str, ...]:
+    """The fields of config dataclass ``cls`` marked as ablation switches."""
+    return tuple(f.name for f in dataclasses.fields(cls) if f.metadata.get("switch"))
 
 
 def _type_name(tp: Any) -> str:
@@ -236,6 +242,7 @@ _DEVICE_HELP = "auto (cuda when present, else cpu) | cpu | cuda | cuda:N"
 class Params:
     seed: int
     device: str
+    models: tuple[str, ...]  # the model families the pipeline trains and evaluates, in order
     data: DataConfig
     model: ModelConfig
     train: TrainConfig
@@ -243,12 +250,16 @@ class Params:
     eval: EvalConfig
     theory: TheoryConfig
     estimators: EstimatorsConfig
-    models: dict[str, Any]  # model name -> its own config dataclass
+    families: dict[str, Any]  # family name -> its parsed section (empty when parsed without the registry)
 
     def model_config(self, name: str):
+        """The parsed section of model family ``name``; it must be in the ``models`` list."""
         if name not in self.models:
-            raise ConfigError(f"model {name!r} is unknown; choose one of {', '.join(self.models)}")
-        return self.models[name]
+            raise ConfigError(f"model {name!r} is not in params' models list; choose one of {', '.join(self.models)} "
+                              "(or add it to models)")
+        if name not in self.families:
+            raise ConfigError(f"model {name!r}: its section was not parsed (parse_params needs the registry)")
+        return self.families[name]
 
 
 FIXED_SECTIONS = {"data": DataConfig, "model": ModelConfig, "train": TrainConfig,
@@ -264,27 +275,46 @@ def _check_device(value: Any) -> str:
     raise ConfigError(f"device: {value!r} is not allowed; use {_DEVICE_HELP}")
 
 
-def parse_params(raw: Any) -> Params:
-    """Parse the mapping read from params.yaml into :class:`Params` (model sections from the registry)."""
-    from genlab.models import MODELS
+def _check_models(value: Any, families: dict[str, type] | None) -> tuple[str, ...]:
+    """The ``models`` list: distinct names (registered families, when the registry is given)."""
+    if not isinstance(value, list) or not value or not all(isinstance(v, str) and v.isidentifier() for v in value):
+        raise ConfigError(f"models: expected a non-empty list of model family names like [vae, gan], got {value!r}")
+    if len(set(value)) < len(value):
+        raise ConfigError(f"models: {value!r} names a family twice; list each once")
+    for name in value:
+        if families is not None and name not in families:
+            raise ConfigError(f"models: {name!r} is not a model family; choose from {', '.join(families)}")
+    return tuple(value)
 
+
+def parse_params(raw: Any, families: dict[str, type] | None = None) -> Params:
+    """Parse the mapping read from params.yaml into :class:`Params`.
+
+    ``families`` (name -> config dataclass, from :mod:`genlab.models.registry`) parses the sections of the listed
+    model families too; stages that build no model parse without it, so that their code (and their DVC
+    dependencies) do not include the models."""
     if not isinstance(raw, dict):
-        raise ConfigError("params.yaml: expected a mapping of sections (seed, device, data, model, train, ...)")
-    model_sections = {name: entry.config for name, entry in MODELS.items()}
-    allowed = ["seed", "device", *FIXED_SECTIONS, *model_sections]
+        raise ConfigError("params.yaml: expected a mapping of sections (seed, device, models, data, model, ...)")
+    if "models" not in raw:
+        raise ConfigError("models: missing; list the model families the pipeline trains, e.g. models: [vae, gan]")
+    models = _check_models(raw["models"], families)
+    allowed = ["seed", "device", "models", *FIXED_SECTIONS, *models]
     unknown = sorted(set(map(str, raw)) - set(allowed))
     if unknown:
-        raise ConfigError(f"{_key(unknown[0])}: unknown section; allowed sections are {', '.join(allowed)}")
+        raise ConfigError(f"{_key(unknown[0])}: unknown section; allowed sections are {', '.join(allowed)} "
+                          "(a model family's section needs its name in models)")
     seed = raw.get("seed", 0)
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
         raise ConfigError(f"seed: expected a non-negative integer, got {seed!r}")
     sections = {name: parse_section(cls, raw.get(name), name) for name, cls in FIXED_SECTIONS.items()}
-    models = {name: parse_section(cls, raw.get(name), name) for name, cls in model_sections.items()}
-    return Params(seed=seed, device=_check_device(raw.get("device", "auto")), models=models, **sections)
+    parsed = {name: parse_section(families[name], raw.get(name), name) for name in models} if families else {}
+    return Params(seed=seed, device=_check_device(raw.get("device", "auto")), models=models, families=parsed,
+                  **sections)
 
 
-def load_params(path: str | Path = "params.yaml") -> Params:
-    """Read ``path`` with ``yaml.safe_load`` and parse it; any problem is a :class:`ConfigError`."""
+def load_params(path: str | Path = "params.yaml", families: dict[str, type] | None = None) -> Params:
+    """Read ``path`` with ``yaml.safe_load`` and parse it (see :func:`parse_params`); any problem is a
+    :class:`ConfigError`."""
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f"{path}: params file not found; run from the repository root or pass --params")
@@ -292,7 +322,7 @@ def load_params(path: str | Path = "params.yaml") -> Params:
         raw = yaml.safe_load(path.read_text())
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path}: not valid YAML ({str(exc).splitlines()[0]})") from None
-    return parse_params(raw)
+    return parse_params(raw, families)
 
 
 def as_dict(obj: Any) -> Any:

@@ -8,6 +8,7 @@ write (a full disk, a read-only folder) leaves the previous version of the file 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import io
 import json
 import os
@@ -68,3 +69,20 @@ def save_torch(path: str | Path, obj: Any) -> None:
 def load_torch(path: str | Path, map_location: Any = "cpu") -> Any:
     """Load a file written by :func:`save_torch`; pickled objects are refused (``weights_only=True``)."""
     return torch.load(path, map_location=map_location, weights_only=True)
+
+
+def sha256(data: bytes | str | Path | torch.Tensor | dict | list) -> str:
+    """The one content hash of genlab (hex SHA-256): of bytes; of a file's contents (a :class:`Path`); of a
+    tensor's bytes (CPU, contiguous; dtype and shape are not included); of a plain JSON value, keys sorted; of text."""
+    h = hashlib.sha256()
+    if isinstance(data, Path):
+        with open(data, "rb") as fh:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                h.update(block)
+    elif isinstance(data, torch.Tensor):
+        h.update(data.detach().cpu().contiguous().numpy().tobytes())
+    elif isinstance(data, (dict, list)):
+        h.update(json.dumps(data, sort_keys=True).encode())
+    else:
+        h.update(data.encode() if isinstance(data, str) else data)
+    return h.hexdigest()

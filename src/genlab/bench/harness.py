@@ -18,7 +18,8 @@ import torch
 
 from genlab.bench.flops import count_flops, matmul_flops_per_s, synchronize
 from genlab.config import Params
-from genlab.training.device import autocast, autocast_dtype, cpu_cores
+from genlab.device import cpu_cores
+from genlab.training.precision import autocast, autocast_dtype
 from genlab.training.loop import run_step
 
 
@@ -37,7 +38,7 @@ def time_training(run, warmup: int, steps: int) -> dict:
     model.train()
 
     def one(step: int) -> int:
-        return run_step(model, batches, step, precision)[0]
+        return run_step(model, run.optimization, batches, step, precision)[0]
 
     sizes: list[int] = []
     flops = count_flops(lambda: sizes.append(one(start)))  # the first warm-up step, counted
@@ -53,13 +54,16 @@ def time_training(run, warmup: int, steps: int) -> dict:
             "train_flops_per_image": flops / sizes[0], "timed_steps": steps, "batch_size": sizes[0]}
 
 
-def time_evaluation(run, scoring, n: int, batch_size: int, seed: int) -> dict:
+def time_evaluation(run, scoring, images: torch.Tensor, labels: torch.Tensor, n: int, batch_size: int,
+                    seed: int) -> dict:
     """samples/s of generation + domain feature extraction + FID/KID/PR/IS for ``n`` samples (reference cached)."""
-    from genlab.metrics.evaluate import generate
+    from genlab.data.tensors import to_unit
+    from genlab.metrics.evaluate import samplers_of
+    from genlab.metrics.scoring import generate
 
     model, device = run.model, run.device
     model.eval()
-    sampler = next(iter(model.samplers().values()))
+    sampler = next(iter(samplers_of(model, to_unit(images.to(device)), labels.to(device)).values()))
     synchronize(device)
     t0 = time.perf_counter()
     fake = generate(sampler, n, batch_size, seed, device)
@@ -72,8 +76,7 @@ def bench_model(name: str, params: Params, prepared: Path, classifier: Path, ste
                 eval_samples: int, matmul_n: int = 2048) -> dict:
     """Every number of one model (run this in its own process for a clean peak RSS)."""
     from genlab.data.prepare import load_split
-    from genlab.data.tensors import to_unit
-    from genlab.metrics.evaluate import Scoring
+    from genlab.metrics.scoring import Scoring
     from genlab.nn.stacks import count_parameters
     from genlab.training.run import setup_run
 
@@ -91,17 +94,16 @@ def bench_model(name: str, params: Params, prepared: Path, classifier: Path, ste
     out["memory_before_train_mb"] = rss_before
     if eval_samples:
         images, labels = load_split(prepared, "test")
-        run.model.condition_on(to_unit(images.to(run.device)), labels.to(run.device))
         ev = replace(params.eval, extractor="domain")
         scoring = Scoring(images, classifier, ev, run.device)  # the real features: computed once, then cached
-        out.update(time_evaluation(run, scoring, eval_samples, ev.batch_size, params.seed))
+        out.update(time_evaluation(run, scoring, images, labels, eval_samples, ev.batch_size, params.seed))
     return out
 
 
 def bench_all(models: list[str], params: Params, prepared: Path, classifier: Path, steps: int, warmup: int,
               eval_samples: int, matmul_n: int = 2048, isolate: bool = True) -> dict:
     """The machine's matmul FLOP/s, then :func:`bench_model` for each model (each in a fresh process)."""
-    from genlab.training.device import configure, select_device
+    from genlab.device import configure, select_device
 
     device = select_device(params.device)
     configure(device)

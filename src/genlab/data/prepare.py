@@ -16,9 +16,9 @@ import torch
 
 from genlab.config import DataConfig, as_dict
 from genlab.data.sources import load_source
-from genlab.data.tensors import BINARIZE_SEED, binarize, fit_resolution, tensor_sha256
+from genlab.data.tensors import BINARIZE_SEED, binarize, fit_resolution
 from genlab.errors import DataError
-from genlab.io import load_torch, save_torch, write_json
+from genlab.io import load_torch, save_torch, sha256, write_json
 
 log = logging.getLogger(__name__)
 
@@ -54,8 +54,8 @@ def prepare(cfg: DataConfig, out_dir: Path) -> dict:
         for split in ("train", "test"):
             images, lab = splits[f"{split}_images"].contiguous(), splits[f"{split}_labels"].contiguous()
             save_torch(tmp / f"{split}.pt", {"images": images, "labels": lab})
-            manifest["splits"][split] = {"shape": list(images.shape), "images_sha256": tensor_sha256(images),
-                                         "labels_sha256": tensor_sha256(lab)}
+            manifest["splits"][split] = {"shape": list(images.shape), "images_sha256": sha256(images),
+                                         "labels_sha256": sha256(lab)}
         write_json(tmp / MANIFEST, manifest)
         if out_dir.exists():
             shutil.rmtree(out_dir)
@@ -86,6 +86,6 @@ def load_split(prepared: Path, split: str) -> tuple[torch.Tensor, torch.Tensor]:
     except Exception as exc:  # noqa: BLE001
         raise DataError(f"{path}: unreadable ({type(exc).__name__}: {exc}); rerun the prepare stage") from None
     expected = manifest["splits"][split]
-    if tensor_sha256(images) != expected["images_sha256"] or tensor_sha256(labels) != expected["labels_sha256"]:
+    if sha256(images) != expected["images_sha256"] or sha256(labels) != expected["labels_sha256"]:
         raise DataError(f"{path}: checksum differs from {MANIFEST}; rerun the prepare stage")
     return images, labels

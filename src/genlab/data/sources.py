@@ -16,8 +16,8 @@ import torch
 import torchvision
 
 from genlab.data import folder, mirror
-from genlab.data.tensors import tensor_sha256
 from genlab.errors import DataError
+from genlab.io import sha256
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +63,7 @@ def verify(name: str, splits: Splits, source: str) -> None:
     if name != "mnist":
         return
     for key, expected in MNIST_SHA256.items():
-        got = tensor_sha256(splits[key])
+        got = sha256(splits[key])
         if got != expected:
             raise DataError(f"MNIST from {source}: {key} sha256 {got} differs from the official {expected}; "
                             "the files are corrupt or not MNIST: delete them to use the next source")

@@ -1,17 +1,11 @@
-"""Small tensor utilities shared by the data code: checksums, resizing, dtype conversion."""
+"""Small tensor utilities shared by the data code: resizing, dtype conversion, binarization."""
 
 from __future__ import annotations
-
-import hashlib
 
 import torch
 import torch.nn.functional as F
 
 BINARIZE_SEED = 0
-
-
-def tensor_sha256(t: torch.Tensor) -> str:
-    return hashlib.sha256(t.detach().cpu().contiguous().numpy().tobytes()).hexdigest()
 
 
 def fit_resolution(images: torch.Tensor, resolution: int) -> torch.Tensor:

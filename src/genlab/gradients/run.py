@@ -6,24 +6,23 @@ from pathlib import Path
 
 import torch
 
-from genlab.config import EstimatorsConfig, ModelConfig, TrainConfig, as_dict, parse_section
+from genlab.config import EstimatorsConfig, ModelConfig, as_dict, parse_section
 from genlab.data.prepare import load_split
 from genlab.data.tensors import to_unit
+from genlab.device import configure, seed_everything, select_device
 from genlab.gradients.plots import plot_variance
 from genlab.gradients.study import study
 from genlab.io import load_torch
 from genlab.models.vae import VAE, VAEConfig
-from genlab.training import device as devices
-from genlab.training.seed import seed_everything
 
 
 def run_study(model_path: Path, prepared: Path, cfg: EstimatorsConfig, seed: int, device: str, figure: Path) -> dict:
     """{"init": ..., "trained": ..., settings}: the study at both checkpoints on the first ``cfg.images`` test images."""
-    dev = devices.select_device(device)
-    devices.configure(dev)
+    dev = select_device(device)
+    configure(dev)
     ck = load_torch(model_path)
     args = (parse_section(VAEConfig, ck["cfg"], "vae"), parse_section(ModelConfig, ck["model"], "model"),
-            parse_section(TrainConfig, ck["train"], "train"), tuple(ck["shape"]), ck["num_classes"])
+            tuple(ck["shape"]), ck["num_classes"], ck["steps"])
     seed_everything(seed)
     init = VAE(*args).to(dev).eval()  # the weights training started from (same seed, same construction)
     trained = VAE(*args)

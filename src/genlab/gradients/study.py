@@ -19,9 +19,9 @@ import math
 
 import torch
 
-from genlab.config import EstimatorsConfig
 from genlab.gradients.estimators import optimal_a, reparam_terms, score, score_terms, total_variance, variance_ratio_predicted
-from genlab.models.vae import VAE, log_likelihood
+from genlab.models.vae import VAE
+from genlab.nn.observation import log_likelihood
 
 ESTIMATORS = ("reparam", "score", "score_cv")
 CHUNKS = 10  # pool splits giving the standard error of the measured control-variate reduction

@@ -15,7 +15,6 @@ Features of the real reference are cached per (images, extractor weights): the k
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 from pathlib import Path
@@ -31,7 +30,7 @@ from torch_fidelity.registry import FEATURE_EXTRACTORS_REGISTRY
 from torch_fidelity.utils import create_feature_extractor
 
 from genlab.data.tensors import to_unit
-from genlab.io import load_torch, save_torch
+from genlab.io import load_torch, save_torch, sha256
 from genlab.metrics import inception
 from genlab.metrics.domain import load_classifier
 
@@ -87,12 +86,6 @@ def cache_dir() -> Path:
     return Path(os.environ.get("GENLAB_CACHE", "~/.cache/genlab")).expanduser() / "features"
 
 
-def tensor_digest(images: torch.Tensor) -> str:
-    h = hashlib.sha1(str((tuple(images.shape), str(images.dtype))).encode())
-    h.update(images.contiguous().cpu().numpy().tobytes())
-    return h.hexdigest()[:16]
-
-
 class FeatureScorer:
     """One extractor, built once: features of uint8 images in batches, and the metrics of fake vs real."""
 
@@ -109,7 +102,7 @@ class FeatureScorer:
         # Inception runs at 299x299: cap its batch (~30 MB of activations per image)
         self.batch_size = min(batch_size, INCEPTION_BATCH) if extractor == "inception" else batch_size
         self.kid_subset_size = kid_subset_size
-        self.weights_digest = inception.sha1(self.weights)[:12]
+        self.weights_digest = sha256(self.weights)[:12]
 
     @torch.inference_mode()
     def features(self, images: torch.Tensor) -> dict[str, torch.Tensor]:
@@ -122,7 +115,8 @@ class FeatureScorer:
         return {k: torch.cat(v) for k, v in parts.items()}
 
     def cache_key(self, images: torch.Tensor) -> str:
-        return f"{self.extractor}-w{self.weights_digest}-x{tensor_digest(images)}-n{len(images)}"
+        shape = "x".join(map(str, images.shape))
+        return f"{self.extractor}-w{self.weights_digest}-x{sha256(images)[:16]}-{images.dtype}-{shape}"
 
     def reference(self, images: torch.Tensor, cache: bool = True) -> dict[str, torch.Tensor]:
         """Features of the real images, read from / written to the cache (see :func:`cache_dir`)."""
@@ -166,10 +160,3 @@ def extractors_for(choice: str, device: torch.device) -> tuple[str, ...]:
     if choice == "auto":
         choice = "both" if device.type == "cuda" else "domain"
     return ("domain", "inception") if choice == "both" else (choice,)
-
-
-def fidelity(fake: torch.Tensor, real: torch.Tensor, classifier_path: Path, device: torch.device,
-             batch_size: int = 500, kid_subset_size: int = 1000) -> dict[str, float]:
-    """Domain FID/KID/precision/recall of ``fake`` against ``real``, and domain IS of ``fake`` (uint8 tensors)."""
-    scorer = FeatureScorer("domain", classifier_path, device, batch_size, kid_subset_size)
-    return scorer.score(fake, scorer.reference(real, cache=False))

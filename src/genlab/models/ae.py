@@ -4,7 +4,7 @@ The loss is the VAE's without the KL term and with a point-mass posterior: -log 
 which is the VAE's -ELBO at beta = 0 as the encoder's sigma -> 0. Nothing shapes the distribution
 of the codes, so decoding z ~ N(0, I) (what a VAE does) lands where no code was ever placed. The
 usual fix, also measured here, samples from a Gaussian fitted to the encoded training codes
-(``after_training``).
+(``after_training``), a second sampler.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import torch
 from genlab.config import param
 from genlab.data.tensors import to_unit
 from genlab.models.autoencoder import Autoencoder
-from genlab.models.vae import log_likelihood
+from genlab.models.base import Loss, Phase
 
 
 @dataclass(frozen=True)
@@ -32,20 +32,16 @@ class AEConfig:
 class AE(Autoencoder):
     """Deterministic encoder z = enc(x), decoder p(x|z); samplers: N(0, I) and a Gaussian fitted to the codes."""
 
-    def __init__(self, cfg: AEConfig, model, train, shape, num_classes):
-        super().__init__(cfg, model, train, shape, num_classes)
+    phases = (Phase("ae", ("encoder", "decoder")),)
+
+    def __init__(self, cfg: AEConfig, model, shape, num_classes, steps):
+        super().__init__(cfg, model, shape, num_classes, steps)
         self.register_buffer("code_mean", torch.zeros(self.z))
         self.register_buffer("code_chol", torch.eye(self.z))  # Cholesky factor of the fitted covariance
-        self.optimizers = {"ae": self.adam(self.parameters())}
 
-    def reconstruction_loss(self, x: torch.Tensor) -> torch.Tensor:
-        """-log p(x | enc(x)) per image (nats)."""
-        return -log_likelihood(x, self.decoder(self.code(x)), self.cfg.likelihood, self.cfg.sigma)
-
-    def train_step(self, x, y):
-        loss = self.reconstruction_loss(x).mean()
-        self.step("ae", loss)
-        return {"loss": loss.detach()}
+    def loss(self, phase, x, y):
+        loss = self.reconstruction_nll(x).mean()
+        return Loss(loss, {"loss": loss.detach()})
 
     @torch.no_grad()
     def after_training(self, images):

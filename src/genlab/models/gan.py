@@ -16,12 +16,11 @@ import torch
 from torch import nn
 
 from genlab.config import param
-from genlab.models.base import GenerativeModel, step
+from genlab.models.base import EMA, GenerativeModel, Loss, Phase
 from genlab.nn.adversarial import discriminator_loss, generator_loss
-from genlab.nn.ema import ema_copy, ema_update
+from genlab.nn.ema import ema_copy
 from genlab.nn.minibatch_stddev import MinibatchStddev
 from genlab.nn.stacks import ImageToVector, Shape, VectorToImage
-from genlab.training.update import Updater
 
 
 @dataclass(frozen=True)
@@ -94,48 +93,31 @@ class Discriminator(nn.Module):
         return feat, self.head(self.mbstd(x)).squeeze(1)
 
 
-def adversarial_step(gen: Generator, disc: Discriminator, opt_g: torch.optim.Optimizer,
-                     opt_d: torch.optim.Optimizer, real: torch.Tensor, loss: str, d_steps: int = 1,
-                     generator: torch.Generator | None = None,
-                     updater: Updater | None = None) -> dict[str, torch.Tensor]:
-    """``d_steps`` discriminator updates, then one generator update (Goodfellow et al. 2014, Algorithm 1);
-    through ``updater`` when given (see :func:`genlab.models.base.step`)."""
-    n = real.shape[0]
-    for _ in range(d_steps):
-        z = torch.randn(n, gen.z, device=real.device, generator=generator)
-        with torch.no_grad():
-            fake = gen(z)
-        real_logits, fake_logits = disc(real), disc(fake)
-        loss_d = discriminator_loss(real_logits, fake_logits, loss)
-        step(opt_d, loss_d, updater, "loss_d")
-    z = torch.randn(n, gen.z, device=real.device, generator=generator)
-    disc.requires_grad_(False)  # G's update needs gradients through D, not of D's weights
-    loss_g = generator_loss(disc(gen(z)), loss)
-    step(opt_g, loss_g, updater, "loss_g")
-    disc.requires_grad_(True)
-    return {"loss_d": loss_d.detach(), "loss_g": loss_g.detach(),
-            "d_real": torch.sigmoid(real_logits.detach()).mean(), "d_fake": torch.sigmoid(fake_logits.detach()).mean()}
-
-
 class GAN(GenerativeModel):
-    """G and D on the shared stacks (``model.arch``, ``model.h``, ``model.z``), Adam for each."""
+    """G and D on the shared stacks (``model.arch``, ``model.h``, ``model.z``); each step ``gan.d_steps`` updates
+    of D, then one of G (Goodfellow et al. 2014, Algorithm 1)."""
 
-    def __init__(self, cfg: GANConfig, model, train, shape, num_classes):
-        super().__init__(cfg, model, train, shape, num_classes)
-        h = cfg.h or model.h
-        self.generator = Generator(model.arch, shape, h, cfg.z or model.z)
-        self.discriminator = Discriminator(model.arch, shape, h, cfg.dropout, cfg.mbstd, cfg.mbstd_group)
+    def __init__(self, cfg: GANConfig, model, shape, num_classes, steps):
+        super().__init__(cfg, model, shape, num_classes, steps)
+        self.h, self.z = cfg.h or model.h, cfg.z or model.z
+        self.generator = Generator(model.arch, shape, self.h, self.z)
+        self.discriminator = Discriminator(model.arch, shape, self.h, cfg.dropout, cfg.mbstd, cfg.mbstd_group)
         self.generator_ema = ema_copy(self.generator) if cfg.ema > 0 else None
+        self.ema = EMA("generator", "generator_ema", cfg.ema) if cfg.ema > 0 else None
         betas = (cfg.beta1, cfg.beta2)
-        self.optimizers = {"g": self.adam(self.generator.parameters(), cfg.lr, betas),
-                           "d": self.adam(self.discriminator.parameters(), cfg.lr, betas)}
+        self.phases = (Phase("d", ("discriminator",), cfg.lr, betas, repeats=cfg.d_steps),
+                       Phase("g", ("generator",), cfg.lr, betas))
 
-    def train_step(self, x, y):
-        out = adversarial_step(self.generator, self.discriminator, self.optimizers["g"], self.optimizers["d"],
-                               x * 2 - 1, self.cfg.loss, self.cfg.d_steps, updater=self.updater)
-        if self.generator_ema is not None:
-            ema_update(self.generator_ema, self.generator, self.cfg.ema)
-        return out
+    def loss(self, phase, x, y):
+        real, n, gen = x * 2 - 1, x.shape[0], self.generator
+        if phase == "d":  # G is frozen by the loop: its samples carry no graph
+            fake = gen(torch.randn(n, gen.z, device=x.device))
+            real_logits, fake_logits = self.discriminator(real), self.discriminator(fake)
+            loss_d = discriminator_loss(real_logits, fake_logits, self.cfg.loss)
+            return Loss(loss_d, {"loss_d": loss_d.detach(), "d_real": torch.sigmoid(real_logits.detach()).mean(),
+                                 "d_fake": torch.sigmoid(fake_logits.detach()).mean()})
+        loss_g = generator_loss(self.discriminator(gen(torch.randn(n, gen.z, device=x.device))), self.cfg.loss)
+        return Loss(loss_g, {"loss_g": loss_g.detach()})
 
     @torch.no_grad()
     def sample(self, n, generator=None):

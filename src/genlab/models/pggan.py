@@ -2,16 +2,16 @@
 Variation").
 
 G and D grow together from 4×4 to the data's resolution (:mod:`genlab.nn.progressive`), following
-:class:`~genlab.training.growth.GrowthSchedule`: every new level fades in (α from 0 to 1), then
-stabilizes. Real images are shown at the current resolution (2×2 average pooling from the data) and,
+:class:`~genlab.nn.growth.GrowthSchedule`, whose clock the training loop runs: every new level fades in
+(α from 0 to 1), then stabilizes. Real images are shown at the current resolution (2×2 average pooling from the data) and,
 during a fade, blended exactly as G's output is: (1 - α) · upsample(downsample(x)) + α · x.
 
 The paper's techniques, each a switch for ablations: minibatch standard deviation in D
 (``pggan.mbstd``), equalized learning rate (``pggan.equalized_lr``), pixelwise feature normalization
 in G (``pggan.pixel_norm``) and the fade-in itself (``pggan.fade_in``; off: new blocks enter at
 α = 1). Loss: WGAN-GP with the ε-drift term ε·E[D(x)²] (section A.1: λ = 10, ε = 0.001), or the
-non-saturating loss; Adam with β1 = 0, β2 = 0.99, lr 0.001, its state reset whenever a level is
-added (as in the paper's code), and an EMA of G's weights for sampling. Its half-life is set in images
+non-saturating loss; Adam with β1 = 0, β2 = 0.99 (lr: see ``pggan.lr``), its state reset by the loop
+whenever a level is added (as in the paper's code), and an EMA of G's weights for sampling. Its half-life is set in images
 (``pggan.ema_kimg``, as StyleGAN's code does): the paper's 0.999 per step spans ~11k images, longer
 than a whole phase of the short CPU schedule, so the average would still hold the fresh blocks'
 random initial weights when the phase ends. At the end of
@@ -28,12 +28,12 @@ import torch.nn.functional as F
 from torch import nn
 
 from genlab.config import ConfigError, param
-from genlab.models.base import GenerativeModel
+from genlab.models.base import EMA, GenerativeModel, Loss, Phase
 from genlab.nn.adversarial import discriminator_loss, generator_loss, gradient_penalty
-from genlab.nn.ema import ema_copy, ema_update
+from genlab.nn.ema import ema_copy
+from genlab.nn.growth import GrowthSchedule
 from genlab.nn.progressive import (ProgressiveDiscriminator, ProgressiveGenerator, downsample, fade,
                                    level_resolution, num_levels, upsample)
-from genlab.training.growth import GrowthSchedule
 
 LOSSES = {"wgan-gp": "wasserstein", "non-saturating": "non-saturating"}
 
@@ -53,16 +53,16 @@ class PGGANConfig:
     loss: Literal["wgan-gp", "non-saturating"] = param("wgan-gp", "the paper's WGAN-GP, or non-saturating")
     gp_weight: float = param(10.0, "gradient penalty weight λ (0 = off; also applies to non-saturating)", min=0.0)
     drift: float = param(1.0e-3, "ε of the drift term ε·E[D(x)²] keeping the critic near 0 (wgan-gp)", min=0.0)
-    lr: float = param(1.0e-3, "Adam lr of G and D", positive=True)
+    lr: float = param(5.0e-3, "Adam lr of G and D (the paper: 1.0e-3, for 600k images per phase)", positive=True)
     beta1: float = param(0.0, "Adam beta1 (the paper: 0)", min=0.0, max=1.0)
     beta2: float = param(0.99, "Adam beta2 (the paper: 0.99)", min=0.0, max=1.0)
     ema_kimg: float = param(1.0, "half-life in thousands of images of the EMA of G's weights used for sampling "
                             "(0 = off; the paper's 0.999 per step at batch 16 is ~11)", min=0.0)
-    mbstd: bool = param(True, "minibatch standard deviation map in D's last block")
+    mbstd: bool = param(True, "minibatch standard deviation map in D's last block", switch=True)
     mbstd_group: int = param(4, "group size of the minibatch standard deviation", positive=True)
-    equalized_lr: bool = param(True, "equalized learning rate (N(0,1) weights scaled by the He constant at run time)")
-    pixel_norm: bool = param(True, "pixelwise feature vector normalization after every conv of G")
-    fade_in: bool = param(True, "fade new levels in (false: they enter at α = 1)")
+    equalized_lr: bool = param(True, "equalized learning rate (N(0,1) weights scaled by the He constant at run time)", switch=True)
+    pixel_norm: bool = param(True, "pixelwise feature vector normalization after every conv of G", switch=True)
+    fade_in: bool = param(True, "fade new levels in (false: they enter at α = 1)", switch=True)
 
     def check(self, prefix: str) -> None:
         if self.mbstd and any(b % self.mbstd_group for b in self.batch_sizes):
@@ -73,19 +73,17 @@ class PGGANConfig:
 class PGGAN(GenerativeModel):
     """Progressively grown G and D with the growth schedule; ``train.steps`` caps (and shrinks) the schedule."""
 
-    def __init__(self, cfg: PGGANConfig, model, train, shape, num_classes):
-        super().__init__(cfg, model, train, shape, num_classes)
+    def __init__(self, cfg: PGGANConfig, model, shape, num_classes, steps):
+        super().__init__(cfg, model, shape, num_classes, steps)
         channels, resolution = shape[0], shape[1]
         if shape[1] != shape[2]:
             raise ConfigError(f"pggan: needs square images, got {shape[1]}x{shape[2]}; set data.resolution")
-        if train.compile and cfg.loss == "wgan-gp":
-            raise ConfigError("train.compile: torch.compile cannot differentiate twice, which the WGAN-GP penalty "
-                              "needs; set train.compile: false (or pggan.loss: non-saturating)")
         # Growing doubles from 4x4: a side that is not a power of two (MNIST's 28) is padded with black to
         # the next one (32) for training, and samples are cropped back to the data's size.
         self.grow_resolution = max(4, 1 << (resolution - 1).bit_length())
         self.pad = self.grow_resolution - resolution
         self.levels = num_levels(self.grow_resolution)
+        self.z = cfg.z
         self.generator = ProgressiveGenerator(cfg.z, channels, self.levels, cfg.fmap_base, cfg.fmap_max,
                                               cfg.equalized_lr, cfg.pixel_norm)
         self.discriminator = ProgressiveDiscriminator(channels, self.levels, cfg.fmap_base, cfg.fmap_max,
@@ -93,52 +91,21 @@ class PGGAN(GenerativeModel):
         self.generator_ema = ema_copy(self.generator) if cfg.ema_kimg > 0 else None
         # The EMA generator frozen at the end of every level but the last (the last is generator_ema itself).
         self.phase_generators = nn.ModuleList([ema_copy(self.generator) for _ in range(self.levels - 1)])
-        self.schedule = GrowthSchedule(self.levels, cfg.kimg_fade, cfg.kimg_stable, cfg.batch_sizes, train.steps,
+        self.schedule = GrowthSchedule(self.levels, cfg.kimg_fade, cfg.kimg_stable, cfg.batch_sizes, steps,
                                        cfg.fade_in)
         betas = (cfg.beta1, cfg.beta2)
-        self.optimizers = {"g": self.adam(self.generator.parameters(), cfg.lr, betas),
-                           "d": self.adam(self.discriminator.parameters(), cfg.lr, betas)}
+        self.phases = (Phase("d", ("discriminator",), cfg.lr, betas), Phase("g", ("generator",), cfg.lr, betas))
+        self.ema = EMA("generator", "generator_ema", half_life_images=cfg.ema_kimg * 1000) if cfg.ema_kimg > 0 else None
+        self.differentiates_twice = cfg.gp_weight > 0
         self.level, self.alpha = 0, 1.0
 
-    # ------------------------------------------------------------------ schedule
-    @property
-    def total_steps(self) -> int:
-        return self.schedule.total_steps
-
-    def batch_sizes(self):
-        return {seg.batch_size for seg in self.schedule.segments}
-
-    def schedule_key(self):
-        return self.schedule.describe()
-
-    def begin_step(self, step_index, batches):
-        seg = self.schedule.segment(step_index)
-        if seg.level > 0 and step_index == self.schedule.level_start(seg.level):
-            self._grow(seg.level)
-        self.level, self.alpha = seg.level, self.schedule.alpha(step_index)
-        return batches.span(self.schedule.images_before(step_index), seg.batch_size)
-
-    @torch.no_grad()
-    def _grow(self, level: int) -> None:
-        """Entering ``level``: keep the previous level's sampler, reset Adam's moments (the paper's code)."""
-        self.phase_generators[level - 1].load_state_dict(self._sampling_generator().state_dict())
-        for opt in self.optimizers.values():
-            opt.state.clear()
-
-    def progress_state(self):
-        return {"resolution": float(level_resolution(self.level)), "alpha": float(self.alpha)}
-
-    def run_summary(self, history):
-        """Steps, images and wall time of every segment; times from the logged ``train_seconds`` (to the
-        nearest logged step)."""
-        def clock(step: int) -> float | None:  # train_seconds at the first logged step >= step
-            return 0.0 if step == 0 else next((r.get("train_seconds") for r in history if r["step"] >= step), None)
-
-        phases = []
-        for seg in self.schedule.describe():
-            t0, t1 = clock(seg["start"]), clock(seg["start"] + seg["steps"])
-            phases.append({**seg, "seconds": None if t0 is None or t1 is None else round(t1 - t0, 1)})
-        return {"phases": phases}
+    def set_growth(self, level: int, alpha: float, entering: bool) -> None:
+        """The loop's growth clock: train at ``level`` with fade-in weight ``alpha``; ``entering`` a level keeps the
+        previous level's sampler (the loop resets Adam's moments, as the paper's code does)."""
+        if entering:
+            with torch.no_grad():
+                self.phase_generators[level - 1].load_state_dict(self._sampling_generator().state_dict())
+        self.level, self.alpha = level, alpha
 
     # ------------------------------------------------------------------ training
     def real_at_level(self, x: torch.Tensor) -> torch.Tensor:
@@ -151,33 +118,27 @@ class PGGAN(GenerativeModel):
             real = fade(upsample(downsample(real)), real, self.alpha)
         return real
 
-    def train_step(self, x, y):
-        level, alpha, cfg = self.level, self.alpha, self.cfg
-        kind = LOSSES[cfg.loss]
-        real = self.real_at_level(x)
-        n = real.shape[0]
+    def loss(self, phase, x, y):
+        level, alpha, cfg, kind = self.level, self.alpha, self.cfg, LOSSES[self.cfg.loss]
         g, d = self.generator, self.discriminator
+        n = x.shape[0]
         critic = lambda images: d(images, level, alpha)  # noqa: E731
-        with torch.no_grad():
-            fake = g(torch.randn(n, g.z, device=x.device), level, alpha)
+        if phase == "g":
+            loss_g = generator_loss(critic(g(torch.randn(n, g.z, device=x.device), level, alpha)), kind)
+            return Loss(loss_g, {"loss_g": loss_g.detach()})
+        real = self.real_at_level(x)
+        fake = g(torch.randn(n, g.z, device=x.device), level, alpha)  # G is frozen by the loop: no graph
         d_real, d_fake = critic(real), critic(fake)
         loss_d = discriminator_loss(d_real, d_fake, kind)
-        out = {"loss_d": loss_d.detach()}
+        logs = {"loss_d": loss_d.detach()}
         if cfg.gp_weight > 0:
             gp = gradient_penalty(critic, real, fake)
             loss_d = loss_d + cfg.gp_weight * gp
-            out["gradient_penalty"] = gp.detach()
+            logs["gradient_penalty"] = gp.detach()
         if cfg.loss == "wgan-gp" and cfg.drift > 0:
             loss_d = loss_d + cfg.drift * d_real.pow(2).mean()
-        self.step("d", loss_d, "loss_d")
-        d.requires_grad_(False)  # G's update needs gradients through D, not of D's weights
-        loss_g = generator_loss(critic(g(torch.randn(n, g.z, device=x.device), level, alpha)), kind)
-        self.step("g", loss_g, "loss_g")
-        d.requires_grad_(True)
-        if self.generator_ema is not None:  # decay per step from the half-life in images: 0.5 ** (n / half-life)
-            ema_update(self.generator_ema, g, 0.5 ** (n / (cfg.ema_kimg * 1000)))
-        out.update({"loss_g": loss_g.detach(), "d_real": d_real.detach().mean(), "d_fake": d_fake.detach().mean()})
-        return out
+        logs.update({"d_real": d_real.detach().mean(), "d_fake": d_fake.detach().mean()})
+        return Loss(loss_d, logs)
 
     # ------------------------------------------------------------------ sampling
     def _sampling_generator(self) -> ProgressiveGenerator:

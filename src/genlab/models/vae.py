@@ -5,7 +5,8 @@ or Gaussian with fixed std. Trained by maximising the ELBO
 
     ELBO(x) = E_q(z|x)[log p(x|z)] - KL(q(z|x) || p(z))        (Kingma & Welling 2014, eq. 3)
 
-with one reparameterized sample of z per image and the KL in closed form (their Appendix B).
+with one reparameterized sample of z per image (:func:`genlab.nn.gaussian.reparameterize`) and the KL
+in closed form (their Appendix B).
 """
 
 from __future__ import annotations
@@ -17,7 +18,9 @@ import torch
 
 from genlab.config import param
 from genlab.models.autoencoder import Autoencoder
-from genlab.nn.observation import log_likelihood  # noqa: F401 - re-exported: models import it from here
+from genlab.models.base import Loss, Phase
+from genlab.nn.gaussian import gaussian_kl, reparameterize
+from genlab.nn.observation import log_likelihood
 
 
 @dataclass(frozen=True)
@@ -28,30 +31,13 @@ class VAEConfig:
     sigma: float = param(0.1, "std of the gaussian likelihood (pixels in [0, 1])", positive=True)
 
 
-def reparameterize(mu: torch.Tensor, logvar: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
-    """z = mu + sigma * eps, eps ~ N(0, I) (Kingma & Welling 2014, eq. 4 / section 2.4).
-
-    Drawing z ~ q(z|x) directly is not differentiable in the parameters of q: the sample is a
-    random function of them with no path for the gradient. Writing it as a deterministic,
-    differentiable transform of parameter-free noise eps moves the randomness out of the graph,
-    so d z / d mu = 1 and d z / d sigma = eps, and E_q[f(z)] = E_eps[f(mu + sigma * eps)] can be
-    differentiated under the expectation with low variance.
-    """
-    eps = torch.randn(mu.shape, generator=generator, device=mu.device, dtype=mu.dtype)
-    return mu + torch.exp(0.5 * logvar) * eps
-
-
-def gaussian_kl(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
-    """KL(N(mu, sigma²) || N(0, I)) per row = ½ Σ_j (mu_j² + sigma_j² - 1 - log sigma_j²) (K&W 2014, App. B)."""
-    return 0.5 * (mu.pow(2) + logvar.exp() - 1.0 - logvar).sum(dim=1)
-
-
 class VAE(Autoencoder):
     """Gaussian-encoder VAE on the shared MLP / conv stacks (``model.arch``, ``model.h``, ``model.z``)."""
 
-    def __init__(self, cfg: VAEConfig, model, train, shape, num_classes, z: int = 0, h: int = 0):
-        super().__init__(cfg, model, train, shape, num_classes, z=z, h=h, stats=2)
-        self.optimizers = {"vae": self.adam(self.parameters())}
+    phases = (Phase("vae", ("encoder", "decoder")),)
+
+    def __init__(self, cfg: VAEConfig, model, shape, num_classes, steps, h: int = 0):
+        super().__init__(cfg, model, shape, num_classes, steps, h=h, stats=2)
 
     def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Mean and log-variance of q(z|x)."""
@@ -72,14 +58,7 @@ class VAE(Autoencoder):
         rec = log_likelihood(x, self.decoder(z), self.cfg.likelihood, self.cfg.sigma)
         return rec, gaussian_kl(mu, logvar)
 
-    def train_step(self, x, y):
+    def loss(self, phase, x, y):
         rec, kl = self.elbo_terms(x)
         loss = -(rec - self.cfg.beta * kl).mean()
-        self.step("vae", loss)
-        return {"loss": loss.detach(), "rec": -rec.detach().mean(), "kl": kl.detach().mean()}
-
-    @torch.no_grad()
-    def evaluate(self, images, labels, generator, cfg):
-        """Test ELBO (nats per image, beta = 1, one z sample) and pixel MSE of reconstructions from mu."""
-        elbo = sum(float((rec - kl).sum()) for rec, kl in (self.elbo_terms(x, generator) for x in images.split(500)))
-        return {"elbo": elbo / len(images), **super().evaluate(images, labels, generator, cfg)}
+        return Loss(loss, {"loss": loss.detach(), "rec": -rec.detach().mean(), "kl": kl.detach().mean()})

@@ -9,7 +9,8 @@ hidden layer l (``vaegan.feature_layer``) and a Gaussian observation model on it
     L_GAN   = log Dis(x) + log(1 - Dis(x̃)) + log(1 - Dis(Dec(z_p))),               z_p ~ p(z)
 
 One forward pass per step, then each network gets its own gradient (their Algorithm 1):
-Enc on L_prior + L_llike; Dec on γ·L_llike - L_GAN (``vaegan.gamma``); Dis on L_GAN.
+Enc on L_prior + L_llike; Dec on γ·L_llike - L_GAN (``vaegan.gamma``); Dis on L_GAN. It is one phase
+whose loss is one scalar per network; all three gradients are taken before any update.
 The algorithm's signs read "Dis ascends L_GAN, Dec descends it"; we implement it with the
 discriminator and generator losses of :mod:`genlab.nn.adversarial` (``vaegan.loss``, default the
 non-saturating form that the paper's code uses for the decoder): Dis minimises the cross-entropy of
@@ -33,10 +34,11 @@ from typing import Literal
 import torch
 
 from genlab.config import ConfigError, param
-from genlab.models.autoencoder import Autoencoder
+from genlab.models.base import Loss, Phase
 from genlab.models.gan import Discriminator
-from genlab.models.vae import VAE, gaussian_kl, reparameterize
+from genlab.models.vae import VAE
 from genlab.nn.adversarial import discriminator_loss, generator_loss
+from genlab.nn.gaussian import gaussian_kl, reparameterize
 
 
 @dataclass(frozen=True)
@@ -57,18 +59,18 @@ class VAEGANConfig:
 
 
 class VAEGAN(VAE):
-    """The VAE's encoder/decoder (one source) plus the GAN's discriminator; Adam for each of the three."""
+    """The VAE's encoder/decoder (one source) plus the GAN's discriminator, one Adam over the three."""
 
-    def __init__(self, cfg: VAEGANConfig, model, train, shape, num_classes):
-        super().__init__(cfg, model, train, shape, num_classes, h=cfg.h)
+    # p(x|z) is a Gaussian on D's features, not a density on pixels: no pixel ELBO, no log p(x)
+    elbo_terms = proposal = log_px_given_z = None
+
+    def __init__(self, cfg: VAEGANConfig, model, shape, num_classes, steps):
+        super().__init__(cfg, model, shape, num_classes, steps, h=cfg.h)
         self.discriminator = Discriminator(model.arch, shape, self.h, cfg.dropout)
         if cfg.feature_layer > self.discriminator.num_layers:
             raise ConfigError(f"vaegan.feature_layer: {cfg.feature_layer} is beyond the discriminator's "
                               f"{self.discriminator.num_layers} hidden layers; choose 1..{self.discriminator.num_layers}")
-        betas = (cfg.beta1, 0.999)
-        self.optimizers = {"enc": self.adam(self.encoder.parameters(), cfg.lr, betas),
-                           "dec": self.adam(self.decoder.parameters(), cfg.lr, betas),
-                           "dis": self.adam(self.discriminator.parameters(), cfg.lr, betas)}
+        self.phases = (Phase("vaegan", ("encoder", "decoder", "discriminator"), cfg.lr, (cfg.beta1, 0.999)),)
 
     def losses(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
         """The three losses of Algorithm 1 from one forward pass (x in [0, 1]; Dis sees [-1, 1])."""
@@ -86,26 +88,9 @@ class VAEGAN(VAE):
                 "llike": (f_rec - f_real.detach()).pow(2).sum(1).mean() / (2 * self.cfg.feature_sigma ** 2),
                 "gan_d": gan_d, "gan_g": gan_g}
 
-    def train_step(self, x, y):
-        loss = self.losses(x)
-        enc, dec, dis = self.encoder, self.decoder, self.discriminator
-        targets = {  # optimizer name -> (its network, its loss): each gradient only reaches its own network
-            "enc": (enc, loss["prior"] + loss["llike"]),
-            "dec": (dec, self.cfg.gamma * loss["llike"] + loss["gan_g"]),
-            "dis": (dis, loss["gan_d"]),
-        }
-        grads = {k: torch.autograd.grad(l, list(net.parameters()), retain_graph=True) for k, (net, l) in targets.items()}
-        for k, (net, l) in targets.items():
-            for p, g in zip(net.parameters(), grads[k]):
-                p.grad = g
-            self.updater.apply(self.optimizers[k], l, f"{k} loss")
-        return {k: v.detach() for k, v in loss.items()}
-
-    def proposal(self, x):
-        """None: p(x|z) is a Gaussian on D's features, not a density on pixels, so log p(x) is not defined."""
-        return None
-
-    @torch.no_grad()
-    def evaluate(self, images, labels, generator, cfg):
-        """Pixel MSE of reconstructions from the posterior mean (no pixel ELBO: the decoder has no pixel likelihood)."""
-        return Autoencoder.evaluate(self, images, labels, generator, cfg)
+    def loss(self, phase, x, y):
+        terms = self.losses(x)
+        per_network = {"encoder": terms["prior"] + terms["llike"],
+                       "decoder": self.cfg.gamma * terms["llike"] + terms["gan_g"],
+                       "discriminator": terms["gan_d"]}
+        return Loss(per_network, {k: v.detach() for k, v in terms.items()})

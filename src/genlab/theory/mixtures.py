@@ -11,7 +11,8 @@ import math
 
 import torch
 
-from genlab.models.gan import Discriminator, Generator, adversarial_step
+from genlab.models.gan import Discriminator, Generator
+from genlab.nn.adversarial import discriminator_loss, generator_loss
 
 SHAPE = (2, 1, 1)  # a 2-D point as a 2×1×1 "image": the GAN's MLP stacks flatten it
 
@@ -45,7 +46,8 @@ def mode_stats(points: torch.Tensor, centres: torch.Tensor, std: float, min_coun
 
 def train_toy_gan(centres: torch.Tensor, std: float, loss: str, mbstd: bool, steps: int, seed: int,
                   batch: int = 256, h: int = 128, z: int = 2, lr: float = 1e-3) -> Generator:
-    """The pipeline's GAN networks and step (``adversarial_step``) on a 2-D mixture."""
+    """The pipeline's GAN networks on a 2-D mixture, each step one update of D, then one of G (Goodfellow et al.
+    2014, Algorithm 1), with fresh data drawn every step."""
     torch.manual_seed(seed)
     g = torch.Generator().manual_seed(seed)
     gen = Generator("mlp", SHAPE, h, z, squash=False)
@@ -54,7 +56,18 @@ def train_toy_gan(centres: torch.Tensor, std: float, loss: str, mbstd: bool, ste
     opt_d = torch.optim.Adam(disc.parameters(), lr=lr, betas=(0.5, 0.999))
     for _ in range(steps):
         real = sample_mixture(centres, std, batch, g).float().view(batch, *SHAPE)
-        adversarial_step(gen, disc, opt_g, opt_d, real, loss)
+        with torch.no_grad():
+            fake = gen(torch.randn(batch, z))
+        loss_d = discriminator_loss(disc(real), disc(fake), loss)
+        opt_d.zero_grad(set_to_none=True)
+        loss_d.backward()
+        opt_d.step()
+        disc.requires_grad_(False)  # G's update needs gradients through D, not of D's weights
+        loss_g = generator_loss(disc(gen(torch.randn(batch, z))), loss)
+        opt_g.zero_grad(set_to_none=True)
+        loss_g.backward()
+        opt_g.step()
+        disc.requires_grad_(True)
     return gen
 
 

@@ -48,7 +48,7 @@ def _run(cfg: TheoryConfig, seed: int, grid_dir: Path) -> dict:
     out["dstar_max_abs_err"] = err
     eq_err, _ = dstar_error(P_DATA, P_DATA, cfg.d_steps, seed, cfg.mass_threshold)
     out["dstar_equal_max_dev"] = eq_err  # p_g = p_data: D* = 1/2, the trained D's largest deviation from it
-    plot_dstar(curves, grid_dir / "theory_dstar.png", err)
+    plot_dstar(curves, grid_dir / "dstar.png", err)
     log.info("D*: max |D - D*| = %.4f; p_g = p_data: max |D - 1/2| = %.4f", err, eq_err)
     # 2. value at the optimum: V(D*, G) (Monte Carlo) vs -log 4 + 2 JSD (quadrature)
     g = torch.Generator().manual_seed(seed)
@@ -60,6 +60,8 @@ def _run(cfg: TheoryConfig, seed: int, grid_dir: Path) -> dict:
                       "minus_log4_plus_2jsd": -math.log(4) + 2 * jsd, "abs_err": abs(v - (-math.log(4) + 2 * jsd))})
     out["jsd_identity"] = pairs
     out["jsd_identity_max_err"] = max(r["abs_err"] for r in pairs)
+    # the minimum: at p_g = p_data (the first pair) V(D*, G) = -log 4
+    out["equal_value_minus_log4"] = abs(pairs[0]["V_mc"] + math.log(4))
     x = torch.linspace(-10, 10, 4001, dtype=torch.float64)
     out["dstar_equal_analytic_max_dev"] = float((optimal_discriminator(P_DATA, P_DATA, x) - 0.5).abs().max())
     # 3. saturation
@@ -81,5 +83,5 @@ def _run(cfg: TheoryConfig, seed: int, grid_dir: Path) -> dict:
     default = {r["mixture"]: r for r in runs if r["loss"] == "non-saturating" and not r["mbstd"]}
     out.update({"ring_modes": default["ring"]["modes"], "ring_high_quality": default["ring"]["high_quality"],
                 "grid_modes": default["grid"]["modes"], "grid_high_quality": default["grid"]["high_quality"]})
-    plot_modes(points, MIXTURES, grid_dir / "theory_modes.png")
+    plot_modes(points, MIXTURES, grid_dir / "modes.png")
     return out

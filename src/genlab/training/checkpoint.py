@@ -6,12 +6,10 @@ the current run's params wins; a truncated or corrupt file is skipped with a war
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
 from pathlib import Path
 
-from genlab.io import load_torch, save_torch
+from genlab.io import load_torch, save_torch, sha256
 
 log = logging.getLogger(__name__)
 
@@ -20,7 +18,7 @@ KEEP = 2
 
 def fingerprint(obj) -> str:
     """Stable hash of a plain-python description of a run (what must match to resume it)."""
-    return hashlib.sha256(json.dumps(obj, sort_keys=True).encode()).hexdigest()[:16]
+    return sha256(obj)[:16]
 
 
 def _step_files(ckpt_dir: Path) -> list[Path]:

@@ -1,6 +1,8 @@
 """The one training loop: it runs any :class:`GenerativeModel` without knowing which.
 
-It resumes from the newest matching checkpoint, shows a progress bar, accumulates losses on the
+Each step is :meth:`Optimization.step <genlab.training.optimization.Optimization.step>` on the step's minibatch;
+for a model that grows on a schedule (:class:`Grows`) the loop also runs the schedule's clock: the level, the
+fade-in α, the batch size, and Adam's reset when a level is added. It resumes from the newest matching checkpoint, shows a progress bar, accumulates losses on the
 device (read every ``train.log_every`` steps: no host sync per step), logs curves with dvclive and
 checkpoints every ``train.checkpoint_every`` steps. Each step runs under ``train.precision``'s
 autocast (bf16 on CUDA by default). Same seed and params on CPU -> same weights,
@@ -16,10 +18,9 @@ are averaged over the processes and each checkpoint holds every process's RNG st
 from __future__ import annotations
 
 import logging
-import math
 import time
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Protocol, runtime_checkable
 
 import torch
 from dvclive import Live
@@ -28,24 +29,39 @@ from genlab.config import TrainConfig
 from genlab.data.batches import InMemoryBatches
 from genlab.errors import DataError, TrainingError
 from genlab.models.base import GenerativeModel
+from genlab.nn.growth import GrowthSchedule
 from genlab.progress import progress
 from genlab.training import distributed
 from genlab.training.checkpoint import latest_checkpoint, save_checkpoint
-from genlab.training.device import autocast
+from genlab.training.precision import autocast
+from genlab.training.optimization import Optimization
 from genlab.training.seed import rng_state, set_rng_state
 
 log = logging.getLogger(__name__)
 
 
-def fit(model: GenerativeModel, batches: InMemoryBatches, cfg: TrainConfig, ckpt_dir: Path, live_dir: Path,
-        fp: str, name: str = "model", on_step: Callable[[int], None] | None = None,
+@runtime_checkable
+class Grows(Protocol):
+    """A model that grows on a schedule (Progressive GAN): the loop runs its clock."""
+
+    schedule: GrowthSchedule
+    level: int  # the level and fade-in weight of the current step, set by set_growth
+    alpha: float
+
+    def set_growth(self, level: int, alpha: float, entering: bool) -> None:
+        """Train at ``level`` with fade-in weight ``alpha``; ``entering``: this is the level's first step."""
+
+
+def fit(model: GenerativeModel, opt: Optimization, batches: InMemoryBatches, cfg: TrainConfig, ckpt_dir: Path,
+        live_dir: Path, fp: str, name: str = "model", on_step: Callable[[int], None] | None = None,
         world: distributed.World = distributed.World()) -> dict:
     """Train ``model`` for ``cfg.steps`` steps; returns {"steps", "images_seen", "train_seconds", "history",
     "skipped_updates"}."""
     start, history, elapsed, images, skipped_before = 0, [], 0.0, 0, 0
     ck = latest_checkpoint(ckpt_dir, fp, remove_stale=world.is_main)
     if ck is not None:
-        model.load_training_state(ck["state"])
+        model.load_state_dict(ck["state"]["weights"])
+        opt.load_state_dict(ck["state"])
         set_rng_state(ck["rng"][world.rank] if world.size > 1 else ck["rng"])
         start, history, elapsed = ck["step"], ck["history"], ck["elapsed"]
         images = ck.get("images", start * batches.batch_size)
@@ -63,25 +79,21 @@ def fit(model: GenerativeModel, batches: InMemoryBatches, cfg: TrainConfig, ckpt
     total = elapsed
     bar = progress(cfg.steps, f"train {name}", initial=start, disable=not world.is_main)
     precision = autocast(cfg, batches.images.device)
-    for opt in model.optimizers.values():  # the base lr survives checkpoints inside the optimizer state
-        for group in opt.param_groups:
-            group.setdefault("initial_lr", group["lr"])
     for step in range(start, cfg.steps):
         done = step + 1
-        set_lr(model, lr_factor(cfg, step))
-        model.updater.step = done
-        n, out = run_step(model, batches, step, precision)
+        opt.updater.step = done
+        n, out = run_step(model, opt, batches, step, precision)
         images += n
         for k, v in out.items():
             sums[k] = sums[k] + v if k in sums else v.clone()
         count += 1
         checkpoint = done % cfg.checkpoint_every == 0 or done == cfg.steps
         if done % cfg.log_every == 0 or checkpoint:
-            check_finite(model, cfg, name, ckpt_dir)
+            check_finite(opt, cfg, name, ckpt_dir)
         if done % cfg.log_every == 0 or done == cfg.steps:
             now = time.perf_counter()
             means = _mean_over_processes(sums, count)
-            record = {"step": done, **means, **model.progress_state(),
+            record = {"step": done, **means, **growth_state(model),
                       "images_per_s": (images - last_images) / max(now - last_t, 1e-9),
                       "train_seconds": elapsed + now - t0}
             history.append(record)
@@ -94,8 +106,9 @@ def fit(model: GenerativeModel, batches: InMemoryBatches, cfg: TrainConfig, ckpt
             rng = distributed.all_gather(rng_state()) if world.size > 1 else rng_state()
             if world.is_main:
                 save_checkpoint(ckpt_dir, done, {
-                    "fingerprint": fp, "state": model.training_state(), "rng": rng, "history": history,
-                    "elapsed": total, "images": images, "skipped": skipped_before + model.updater.skipped()})
+                    "fingerprint": fp, "state": {"weights": model.state_dict(), **opt.state_dict()}, "rng": rng,
+                    "history": history, "elapsed": total, "images": images,
+                    "skipped": skipped_before + opt.updater.skipped()})
         bar.update(1)
         if on_step is not None:
             on_step(done)
@@ -103,18 +116,18 @@ def fit(model: GenerativeModel, batches: InMemoryBatches, cfg: TrainConfig, ckpt
     if live is not None:
         live.end()
     model.eval()
-    skipped = skipped_before + model.updater.skipped()
+    skipped = skipped_before + opt.updater.skipped()
     log.log(logging.INFO if world.is_main else logging.DEBUG, "%s: %d steps in %.1fs%s", name, cfg.steps, total,
             f", {skipped} non-finite updates skipped" if skipped else "")
     return {"steps": cfg.steps, "images_seen": images, "train_seconds": total, "history": history,
             "skipped_updates": skipped}
 
 
-def check_finite(model: GenerativeModel, cfg: TrainConfig, name: str, ckpt_dir: Path) -> None:
+def check_finite(opt: Optimization, cfg: TrainConfig, name: str, ckpt_dir: Path) -> None:
     """With ``train.on_nonfinite: error``, stop if any update since the start was skipped as non-finite."""
     if cfg.on_nonfinite != "error":
         return
-    bad = model.updater.nonfinite()
+    bad = opt.updater.nonfinite()
     if bad:
         b = min(bad, key=lambda b: b.first_step)
         more = sum(x.count for x in bad) - 1
@@ -134,14 +147,31 @@ def _mean_over_processes(sums: dict[str, torch.Tensor], count: int) -> dict[str,
     return {k: float(sums[k]) / count for k in keys}
 
 
-def run_step(model: GenerativeModel, batches: InMemoryBatches, step: int,
+def run_step(model: GenerativeModel, opt: Optimization, batches: InMemoryBatches, step: int,
              precision) -> tuple[int, dict[str, torch.Tensor]]:
-    """Optimizer step ``step``: the model's minibatch (and schedule), its ``train_step`` under ``precision``
-    (an autocast context from :func:`genlab.training.device.autocast`) -> (images in the global batch, losses)."""
-    x, y = model.begin_step(step, batches)
+    """Optimizer step ``step``: the growth clock (if the model grows), the step's minibatch, and
+    :meth:`Optimization.step` under ``precision`` (an autocast context from
+    :func:`genlab.training.precision.autocast`) -> (images in the global batch, logged values)."""
+    if isinstance(model, Grows):
+        schedule = model.schedule
+        seg = schedule.segment(step)
+        entering = seg.level > 0 and step == schedule.level_start(seg.level)
+        if entering:
+            opt.reset_moments()
+        model.set_growth(seg.level, schedule.alpha(step), entering)
+        x, y = batches.span(schedule.images_before(step), seg.batch_size)
+    else:
+        x, y = batches.batch(step)
     with precision:
-        out = model.train_step(x, y)
+        out = opt.step(x, y)
     return x.shape[0] * batches.world, out
+
+
+def growth_state(model: GenerativeModel) -> dict[str, float]:
+    """The growth clock's values logged with the curves: the resolution trained at and the fade-in α."""
+    if not isinstance(model, Grows):
+        return {}
+    return {"resolution": float(4 * 2 ** model.level), "alpha": float(model.alpha)}
 
 
 def open_live(live_dir: Path) -> Live:
@@ -152,19 +182,6 @@ def open_live(live_dir: Path) -> Live:
         return Live(str(live_dir), dvcyaml=False, save_dvc_exp=False)
     except SCMError as exc:  # dvclive cannot read HEAD of a git repository without commits
         raise DataError(f"dvclive cannot log here ({exc}): make a first commit (git commit) and rerun") from None
-
-
-def lr_factor(cfg: TrainConfig, step: int) -> float:
-    """Multiplier of every optimizer's base lr at ``step``: 1, or ½(1 + cos(π t / T)) (Loshchilov & Hutter 2017)."""
-    if cfg.lr_schedule == "cosine":
-        return 0.5 * (1.0 + math.cos(math.pi * step / cfg.steps))
-    return 1.0
-
-
-def set_lr(model: GenerativeModel, factor: float) -> None:
-    for opt in model.optimizers.values():
-        for group in opt.param_groups:
-            group["lr"] = group["initial_lr"] * factor
 
 
 def _log(live: Live, record: dict) -> None:

@@ -1,18 +1,8 @@
-"""Seeding: every random number of a run flows from the ``seed`` param."""
+"""The RNG state a checkpoint holds, so that a resumed run draws the numbers an uninterrupted one would."""
 
 from __future__ import annotations
 
-import random
-
-import numpy as np
 import torch
-
-
-def seed_everything(seed: int) -> None:
-    """Seed Python, NumPy and torch (all devices)."""
-    random.seed(seed)
-    np.random.seed(seed % 2**32)
-    torch.manual_seed(seed)
 
 
 def rng_state() -> dict:

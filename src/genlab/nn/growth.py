@@ -27,6 +27,11 @@ class Segment:
     def end(self) -> int:
         return self.start + self.steps
 
+    @property
+    def resolution(self) -> int:
+        """Image side at this segment's level: 4·2^level."""
+        return 4 * 2 ** self.level
+
 
 class GrowthSchedule:
     """Segments [stable 4×4, fade 8×8, stable 8×8, ...] with α(step) and the images shown before each step."""
@@ -74,6 +79,6 @@ class GrowthSchedule:
 
     def describe(self) -> list[dict]:
         """Plain description of the segments (for fingerprints, logs and the train summary)."""
-        return [{"resolution": 4 * 2 ** s.level, "phase": "fade" if s.fading else "stable", "start": s.start,
+        return [{"resolution": s.resolution, "phase": "fade" if s.fading else "stable", "start": s.start,
                  "steps": s.steps, "batch_size": s.batch_size, "images": s.steps * s.batch_size}
                 for s in self.segments]

@@ -1,0 +1,113 @@
+"""The claims, written down before they are measured: each is the statement of a paper (or of the course notes the
+lab follows), what is measured on which runs, the comparison, and the budget rule. Their verdicts come from
+:mod:`genlab.claims.verdicts`; nothing here is tuned to the numbers.
+
+A number is a :class:`Metric`: a key of one of the pipeline's result files, one value per seed. ``eval:<model>``
+is that model's evaluation (``metrics/eval/<model>.json`` of each seed's run of the group); ``theory`` and
+``estimators`` hold per-seed lists of their own (their stages run the seeds inside).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+
+@dataclass(frozen=True)
+class Metric:
+    source: str  # eval:<model> | theory | estimators
+    key: str  # dotted path in the result file, e.g. "fid" or "fitted_gaussian.fid"
+    group: str = "default"  # the run group (params) of eval metrics: "default" is params.yaml
+
+    def label(self) -> str:
+        where = self.source.removeprefix("eval:")
+        return f"{where} {self.key}" + ("" if self.group == "default" else f" [{self.group}]")
+
+
+@dataclass(frozen=True)
+class Part:
+    """``measured`` (minus ``against``, when given) is claimed to be ``direction`` ``bound``."""
+
+    measured: Metric
+    direction: Literal["below", "above"]
+    bound: float = 0.0
+    against: Metric | None = None
+
+    def expected(self) -> str:
+        sign = "<" if self.direction == "below" else ">"
+        if self.against is not None:
+            return f"{self.measured.label()} {sign} {self.against.label()}"
+        return f"{self.measured.label()} {sign} {self.bound:g}"
+
+
+@dataclass(frozen=True)
+class Claim:
+    id: str
+    statement: str
+    source: str
+    parts: tuple[Part, ...]
+    budget: Literal["equal", "toy", "study"]  # equal: the runs compared share steps, images seen, width, latent size
+
+
+def _eval(model: str, key: str) -> Metric:
+    return Metric(f"eval:{model}", key)
+
+
+BUDGETS = {
+    "equal": "the compared runs train for the same optimizer steps and images, at the same width and latent size",
+    "toy": "the theory stage's fixed toy settings (params: theory)",
+    "study": "the estimator study's fixed draws on the trained VAE (params: estimators)",
+}
+
+CLAIMS: tuple[Claim, ...] = (
+    Claim("saturation",
+          "log(1 - D(G(z))) saturates: when D rejects samples with high confidence its gradient vanishes, while "
+          "-log D(G(z)) gives strong gradients early in learning",
+          "Goodfellow et al. 2014, section 3",
+          (Part(Metric("theory", "saturation.grad_ratio_saturating_over_nonsaturating"), "below", 0.01),),
+          "toy"),
+    Claim("optimal-discriminator",
+          "for G fixed, the optimal discriminator is D*(x) = p_data(x) / (p_data(x) + p_g(x)); D* = 1/2 everywhere "
+          "when p_g = p_data",
+          "Goodfellow et al. 2014, Proposition 1",
+          (Part(Metric("theory", "dstar_max_abs_err"), "below", 0.02),
+           Part(Metric("theory", "dstar_equal_max_dev"), "below", 0.02)),
+          "toy"),
+    Claim("jsd-identity",
+          "at D*, V(D*, G) = -log 4 + 2 JSD(p_data || p_g), whose minimum -log 4 is reached only at p_g = p_data",
+          "Goodfellow et al. 2014, Theorem 1",
+          (Part(Metric("theory", "jsd_identity_max_err"), "below", 1e-3),
+           Part(Metric("theory", "equal_value_minus_log4"), "below", 1e-3)),
+          "toy"),
+    Claim("ae-cannot-generate",
+          "a plain autoencoder has no prior to sample from: decoding z ~ N(0, I) gives poor images where a VAE's "
+          "are good; a Gaussian fitted to the AE's codes lies in between",
+          "Kingma & Welling 2014; the course notes",
+          (Part(_eval("ae", "fid"), "above", against=_eval("vae", "fid")),
+           Part(_eval("ae", "fitted_gaussian.fid"), "below", against=_eval("ae", "fid")),
+           Part(_eval("ae", "fitted_gaussian.fid"), "above", against=_eval("vae", "fid"))),
+          "equal"),
+    Claim("vae-latent-continuous",
+          "the VAE's KL term makes its latent space continuous: decoded straight paths between codes stay on "
+          "digits more often than the plain AE's",
+          "the course notes",
+          (Part(_eval("vae", "interp_confident"), "above", against=_eval("ae", "interp_confident")),),
+          "equal"),
+    Claim("ae-reconstructs",
+          "without the KL term the plain AE reconstructs at least as well as the VAE",
+          "the course notes",
+          (Part(_eval("ae", "recon_mse"), "below", against=_eval("vae", "recon_mse")),),
+          "equal"),
+    Claim("vaegan-sharper",
+          "feature-wise reconstruction in D's hidden layer gives sharper samples than the VAE's element-wise one",
+          "Larsen et al. 2016, section 4",
+          (Part(_eval("vaegan", "sharpness"), "above", against=_eval("vae", "sharpness")),
+           Part(_eval("vaegan", "fid"), "below", against=_eval("vae", "fid"))),
+          "equal"),
+    Claim("aae-matches-prior",
+          "the adversarial autoencoder matches the aggregated posterior q(z) to the prior, where the VAE's KL "
+          "pulls each q(z|x) towards it: its codes are closer to the prior",
+          "Makhzani et al. 2015, sections 2 and 5",
+          (Part(_eval("aae", "latent_prior_gap"), "below", against=_eval("vae", "latent_prior_gap")),),
+          "equal"),
+)

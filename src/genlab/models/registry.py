@@ -1,0 +1,57 @@
+"""The model families by name: adding one is a file in this package, one line here and its params section
+(plus its name in ``params.yaml``'s ``models`` list, for the pipeline to train and evaluate it)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from genlab.config import ModelConfig, parse_section
+from genlab.io import load_torch
+from genlab.models.aae import AAE, AAEConfig
+from genlab.models.ae import AE, AEConfig
+from genlab.models.base import GenerativeModel
+from genlab.models.cvae import CVAE, CVAEConfig
+from genlab.models.gan import GAN, GANConfig
+from genlab.models.pggan import PGGAN, PGGANConfig
+from genlab.models.vae import VAE, VAEConfig
+from genlab.models.vaegan import VAEGAN, VAEGANConfig
+
+
+@dataclass(frozen=True)
+class Family:
+    config: type  # the config dataclass: the family's params.yaml section
+    build: type  # the GenerativeModel subclass
+
+
+FAMILIES: dict[str, Family] = {
+    "vae": Family(VAEConfig, VAE),
+    "gan": Family(GANConfig, GAN),
+    "ae": Family(AEConfig, AE),
+    "aae": Family(AAEConfig, AAE),
+    "vaegan": Family(VAEGANConfig, VAEGAN),
+    "pggan": Family(PGGANConfig, PGGAN),
+    "cvae": Family(CVAEConfig, CVAE),
+}
+
+
+def config_classes() -> dict[str, type]:
+    """Family name -> its config dataclass, for :func:`genlab.config.parse_params`."""
+    return {name: f.config for name, f in FAMILIES.items()}
+
+
+def build_model(name: str, cfg, model: ModelConfig, shape, num_classes: int, steps: int) -> GenerativeModel:
+    return FAMILIES[name].build(cfg, model, tuple(shape), num_classes, steps)
+
+
+def load_model(path: Path, device: torch.device | str = "cpu") -> tuple[GenerativeModel, dict]:
+    """Rebuild a trained model from its ``model.pt`` (weights-only load) -> (model in eval mode, meta)."""
+    ck = load_torch(path)
+    name = ck["name"]
+    cfg = parse_section(FAMILIES[name].config, ck["cfg"], name)
+    model = build_model(name, cfg, parse_section(ModelConfig, ck["model"], "model"), ck["shape"], ck["num_classes"],
+                        ck["steps"])
+    model.load_state_dict(ck["weights"])
+    return model.to(device).eval(), ck["meta"]

@@ -1,0 +1,50 @@
+"""``report.md``: the claims first, then the headline table, the full table, and a section per model and study."""
+
+from __future__ import annotations
+
+from genlab.report import sections
+from genlab.report.tables import HEADLINE, best_per_column, table
+
+
+def summarize(models: dict[str, dict], baseline: dict | None, classifier: dict | None, theory: dict | None = None,
+              estimators: dict | None = None, claims: dict | None = None,
+              ablations: dict[str, dict] | None = None) -> dict:
+    """The content of ``summary.json``: every model's metrics, the baseline, the best row per ranked column, the
+    theory and estimator studies, the claims' verdicts and any ablation tables (by model)."""
+    return {"models": models, "baseline": baseline, "classifier": classifier, "best": best_per_column(models),
+            "theory": theory, "estimators": estimators, "claims": claims, "ablations": ablations or {}}
+
+
+def markdown(summary: dict, grids: dict[str, list[str]], curves: dict[str, str] | None = None) -> str:
+    """The page; ``grids``: model -> its figure paths, ``curves``: model -> its curves' path (relative to the
+    report)."""
+    models, baseline = summary["models"], summary["baseline"]
+    lines = ["# genlab report", ""]
+    if summary.get("claims"):
+        lines += sections.claims_section(summary["claims"])
+    if not models:
+        lines += ["No model has been evaluated yet.", ""]
+    lines += ["## Models", "", "Headline numbers (the full table follows):", ""]
+    lines += table(models, baseline, HEADLINE)
+    lines += ["", "All numbers:", ""] + table(models, baseline)
+    everything = [*models.values(), baseline or {}]
+    n = next((r.get("n_samples") for r in models.values()), None) or (baseline or {}).get("n_samples")
+    lines += ["", sections.extractor_note(n, summary.get("classifier") or {}, everything), ""]
+    conditional = {n: r["conditioned_on"] for n, r in models.items() if "conditioned_on" in r}
+    if conditional:
+        lines += ["† Conditional samples, not ranked: " + "; ".join(f"{n} given {c}" for n, c in conditional.items())
+                  + ". Their scores are not comparable with unconditional samples.", ""]
+    curves = curves or {}
+    for name in dict.fromkeys([*grids, *curves]):
+        lines += sections.figures_section(name, models.get(name, {}), grids.get(name, []), curves.get(name))
+    real_accuracy = (summary.get("classifier") or {}).get("test_accuracy")
+    for name, m in models.items():
+        if "phases" in m:
+            lines += sections.growth_section(name, m, summary.get("ablations", {}).get(name))
+        if "conditioned_on" in m:
+            lines += sections.conditional_section(name, m, real_accuracy)
+    if summary.get("estimators"):
+        lines += sections.estimators_section(summary["estimators"])
+    if summary.get("theory"):
+        lines += sections.theory_section(summary["theory"])
+    return "\n".join(lines)

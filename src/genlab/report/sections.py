@@ -1,0 +1,210 @@
+"""Sections of the report, each chosen by what the results hold: the claims' verdicts, a growing model's phases
+(its metrics have ``phases``), a conditional model's comparison with its baseline (``conditioned_on``), the figures
+of every model, and the theory and estimator studies."""
+
+from __future__ import annotations
+
+from genlab.report.tables import fmt
+
+VERDICT = {"holds": "✅ holds", "fails": "❌ fails", "inconclusive": "❔ inconclusive"}
+
+
+def _interval(p: dict) -> str:
+    if p.get("mean") is None:
+        return "–"
+    if p.get("lo") is None:
+        return f"{fmt(p['mean'])}"
+    return f"{fmt(p['mean'])} [{fmt(p['lo'])}, {fmt(p['hi'])}]"
+
+
+def claims_section(claims: dict) -> list[str]:
+    """The claims table: statement, each part's measured mean with its 95% interval and seeds, expected, verdict."""
+    lines = ["## Claims", "",
+             "Each claim was written down before it was measured (`src/genlab/claims/registry.py`). Measured: the mean "
+             "over seeds with its 95% Student t interval (a difference of two runs: Welch's); a claim **holds** when "
+             "every part's interval lies on the claimed side of its bound, **fails** when one lies on the other "
+             "side, and is **inconclusive** otherwise (always with one seed).", "",
+             "| claim | measured (mean [95% interval]) | n | expected | verdict | budget |", "|---|---|---|---|---|---|"]
+    for c in claims.get("claims", []):
+        for i, p in enumerate(c["parts"]):
+            head = f"**{c['id']}**: {c['statement']} ({c['source']})" if i == 0 else ""
+            verdict = VERDICT[c["verdict"]] + (f" ({c['reason']})" if c.get("reason") else "") if i == 0 else ""
+            lines.append(f"| {head} | {_interval(p)} | {p['n']} | {p['expected']} ({p['verdict']}) | {verdict} | "
+                         f"{c['budget_rule'] if i == 0 else ''} |")
+    return lines + [""]
+
+
+def growth_section(name: str, m: dict, ablation: dict | None) -> list[str]:
+    """A growing model: each segment of its schedule with images and wall time, the generator kept at the end of
+    each resolution scored like the final one, and its ablation when it was measured."""
+    lines = [f"## {name}, phase by phase", "",
+             "| resolution | phase | steps | batch | images | seconds | FID ↓ | IS ↑ | classes |", "|---" * 9 + "|"]
+    phases = m.get("phases", [])
+    last = max((ph["resolution"] for ph in phases), default=None)
+    for ph in phases:
+        scores = {}
+        if ph["phase"] == "stable":  # the generator kept at the end of this resolution (the final one at the top)
+            scores = m if ph["resolution"] == last else m.get(str(ph["resolution"]), {})
+        lines.append(f"| {ph['resolution']}² | {ph['phase']} | {fmt(ph['steps'])} | {ph['batch_size']} | "
+                     f"{fmt(ph['images'])} | {fmt(ph['seconds'])} | {fmt(scores.get('fid'))} | "
+                     f"{fmt(scores.get('is'))} | {fmt(scores.get('classes_covered'))} |")
+    lines += ["", "Scores of a lower resolution are its samples upsampled (nearest) to the data size.", ""]
+    if ablation and ablation.get("rows"):
+        cols = ablation["metrics"]
+        lines += [f"### Ablation of {name}'s techniques", "",
+                  f"Experiments that differ from the baseline only in `{'`, `'.join(ablation['switches'])}` "
+                  f"(collected by `genlab ablation` from `dvc exp show`, same schedule and seed):", "",
+                  "| experiment | changed | " + " | ".join(cols) + " |", "|---" * (len(cols) + 2) + "|"]
+        for r in ablation["rows"]:
+            changed = ", ".join(f"{k}={v}" for k, v in r["changed"].items()) or "(baseline)"
+            lines.append(f"| {r['name']} | {changed} | " + " | ".join(fmt(r["metrics"].get(c)) for c in cols) + " |")
+        lines.append("")
+    return lines
+
+
+def conditional_section(name: str, m: dict, real_accuracy: float | None = None) -> list[str]:
+    """A conditional model against its deterministic baseline: likelihood, pixel error, spread, class accuracy."""
+    key = "cond" if m.get("condition") == "label" else "completion"
+    reg = m.get("regression", {})
+    lines = [f"## {name} vs the deterministic baseline", "",
+             f"Condition `{m.get('condition')}`, recognition q(z | {'x1, x2' if m.get('recognition') == 'x1x2' else 'x1'}). "
+             f"`-log p(x2 | x1)` is importance-sampled with S = {fmt(m.get('iw_samples'))} on the first "
+             f"{fmt(m.get('iw_images'))} test images (nats per image, over x2's pixels); the baseline's is exact. "
+             "MSEs are per pixel of x2 on the whole test split; `best of 8` keeps the closest of 8 completions, "
+             "`spread` is the mean per-pixel std across them; accuracy is the domain classifier's on the generated "
+             f"images against the requested (or the true) label (real test images: {fmt(real_accuracy)}).", "",
+             "| | -log p(x2 \\| x1) ↓ | MSE, 1 sample ↓ | MSE, best of 8 ↓ | spread | class accuracy ↑ | FID ↓ | recall ↑ |",
+             "|---|---|---|---|---|---|---|---|",
+             f"| {name} | {fmt(m.get('ncll'))} | {fmt(m.get('completion_mse'))} | "
+             f"{fmt(m.get('completion_mse_best_of_8'))} | {fmt(m.get('completion_diversity'))} | "
+             f"{fmt(m.get(f'{key}_accuracy'))} | {fmt(m.get('fid'))} | {fmt(m.get('recall'))} |"]
+    if reg:
+        lines.append(f"| regression (no z) | {fmt(m.get('ncll_regression'))} | "
+                     f"{fmt(m.get('completion_mse_regression'))} | – | 0 | {fmt(m.get(f'{key}_regression_accuracy'))} | "
+                     f"{fmt(reg.get('fid'))} | {fmt(reg.get('recall'))} |")
+        multimodal = m["ncll"] < m["ncll_regression"] and m["completion_mse_best_of_8"] < m["completion_mse_regression"]
+        lines += ["", "The regression predicts one answer per x1 (the conditional mean: the lowest one-sample MSE); "
+                  "a model that captures several plausible answers shows it in the likelihood and the best of 8. "
+                  + ("Both favour the latent-variable model here: its completions are multi-modal."
+                     if multimodal else "Here they do not both favour the latent-variable model; see the numbers.")]
+    return lines + [""]
+
+
+CAPTIONS = {
+    "samples": "samples of its own sampler",
+    "recon": "test images (odd rows) above their reconstructions from the code",
+    "interp": "decoded straight latent paths between test pairs, one pair per row (ends: reconstructions)",
+    "latent": "codes of test images (coloured by class) over prior draws (grey)",
+    "manifold": "decoded grid over the 2-D latent, the prior's 2%..98% quantiles per axis",
+    "completions": "per row: the observed part (x2 grey), the original, the regression, then completions",
+    "classes": "one row per class label",
+}
+ORDER = ("samples", "recon", "interp", "latent", "manifold", "completions", "classes")
+
+
+def caption(stem: str, m: dict) -> str:
+    """What a figure of a model's folder shows, which sampler drew it and from which seed."""
+    seed = f"seed {m['seed']}" if "seed" in m else "seed –"
+    if stem.startswith("samples_"):
+        sampler = stem.removeprefix("samples_")
+        what = f"samples of the generator kept at the end of the {sampler}² phase" if sampler.isdigit() else \
+            f"samples of the sampler `{sampler}`"
+    else:
+        what = CAPTIONS.get(stem, stem)
+    conditioned = f", conditioned on {m['conditioned_on']}" if "conditioned_on" in m and stem.startswith("samples") \
+        else ""
+    return f"{what}{conditioned} ({seed})"
+
+
+def figures_section(name: str, m: dict, grids: list[str], curve: str | None) -> list[str]:
+    """Every figure of a model with its caption; ``grids`` are paths relative to the report, ``curve`` likewise."""
+    lines = [f"## {name}", ""]
+    for path in sorted(grids, key=lambda p: (ORDER.index(p.rsplit("/", 1)[-1][:-4].split("_")[0])
+                                             if p.rsplit("/", 1)[-1][:-4].split("_")[0] in ORDER else len(ORDER), p)):
+        stem = path.rsplit("/", 1)[-1][:-4]
+        lines += [f"![{name}: {stem}]({path})", "", f"*{name}: {caption(stem, m)}.*", ""]
+    if curve:
+        lines += [f"![{name} training curves]({curve})", "", f"*{name}: training curves against the optimizer step "
+                  "(every logged value of its phases; images/s is throughput).*", ""]
+    return lines
+
+
+def estimators_section(est: dict) -> list[str]:
+    """The gradient-estimator study (metrics/estimators.json): variances per n, bias, control-variate reduction."""
+    settings = est.get("settings", {})
+    lines = ["## Gradient estimators on the VAE's ELBO", "",
+             f"Gradient of E_q(z|x)[log p(x|z)] over every encoder weight, averaged over {settings.get('images')} test "
+             f"images; total variance of one estimate with n samples (a pool of {fmt(settings.get('pool'))} draws per "
+             "image split into n-sample groups), its distance from a reference of "
+             f"{fmt(settings.get('reference'))} reparameterized draws per image (bias) next to the distance sampling "
+             "noise alone explains, and the control variate's variance reduction, measured and predicted (corr²).", "",
+             "| checkpoint | estimator | " + " | ".join(f"var, n={k[1:]}" for k in est["trained"]["var_reparam"])
+             + " | slope | bias | noise |", "|---" * (5 + len(est["trained"]["var_reparam"])) + "|"]
+    names = {"reparam": "reparameterization", "score": "score function", "score_cv": "score function + CV"}
+    for phase in ("init", "trained"):
+        r = est[phase]
+        for e, label in names.items():
+            lines.append(f"| {phase} | {label} | " + " | ".join(fmt(v) for v in r[f"var_{e}"].values())
+                         + f" | {r[f'var_slope_{e}']:.3f} | {fmt(r[f'bias_{e}'])} | {fmt(r[f'bias_{e}_noise'])} |")
+    lines += ["", "| checkpoint | ‖gradient‖ | CV variance ratio, measured | predicted 1 - corr² | reduction ± s.e. |",
+              "|---|---|---|---|---|"]
+    for phase in ("init", "trained"):
+        r = est[phase]
+        lines.append(f"| {phase} | {fmt(r['grad_norm'])} | {fmt(r['cv_variance_ratio'])} | "
+                     f"{fmt(r['cv_variance_ratio_predicted'])} | {r['cv_reduction']:.6f} ± {r['cv_reduction_stderr']:.1e} |")
+    return lines + ["", "![variance vs n](grids/estimators/variance.png)", "",
+                    "*Total variance of each estimator against the samples per estimate n, at initialization and at "
+                    "the trained checkpoint, with a 1/n guide.*", ""]
+
+
+def theory_section(theory: dict) -> list[str]:
+    """The GAN theory numbers (metrics/theory.json) as a short table with its figures."""
+    sat = theory["saturation"]
+    rows = [
+        ("max |D - D*| (trained D alone, where a density > threshold)", theory["dstar_max_abs_err"]),
+        ("max |D - 1/2| when p_g = p_data", theory["dstar_equal_max_dev"]),
+        ("max |V(D*, G) - (-log 4 + 2 JSD)| over the density pairs", theory["jsd_identity_max_err"]),
+        (f"‖∇G‖ saturating / non-saturating at D(G(z)) = {sat['d_of_fake_mean']:.1e}",
+         f"{sat['grad_norm_saturating']:.3g} / {sat['grad_norm_nonsaturating']:.3g}"),
+    ]
+    lines = ["## GAN theory, measured", "", "| quantity | value |", "|---|---|"]
+    lines += [f"| {k.replace('|', chr(92) + '|')} | {fmt(v)} |" for k, v in rows]  # escape pipes in cells
+    lines += ["", "| mixture | generator loss | minibatch stddev | modes covered | high-quality share |",
+              "|---|---|---|---|---|"]
+    lines += [f"| {r['mixture']} | {r['loss']} | {'yes' if r['mbstd'] else 'no'} | {r['modes']}/{r['modes_total']} | "
+              f"{r['high_quality']:.1%} |" for r in theory["mode_collapse"]]
+    lines += ["", "![D vs D*](grids/theory/dstar.png)", "",
+              f"*A discriminator trained alone between p_data and p_g against D* = p_data / (p_data + p_g) (seed "
+              f"{theory.get('seed')}).*", "", "![2-D mixtures](grids/theory/modes.png)", "",
+              f"*Generated points (blue) and the mixture's modes (red) after {theory['params']['mixture_steps']} steps "
+              f"of each GAN variant (seed {theory.get('seed')}).*", ""]
+    return lines
+
+
+def extractor_note(n, clf: dict, rows: list[dict]) -> str:
+    """What produced the numbers: the extractor(s), the sample counts, and what the other columns mean."""
+    inception = next((r for r in rows if "fid_inception" in r), None)
+    text = (f"Columns marked *(domain)* use the **domain classifier** as feature extractor (test accuracy "
+            f"{fmt(clf.get('test_accuracy'))}): FID/KID/precision/recall on its penultimate features, IS on its "
+            "logits (10 is the maximum for 10 classes). ")
+    if inception:
+        weights = inception.get("inception_weights", "")
+        text += ("Columns marked *(Inception)* use the standard TF Inception v3 (2015-12-05) pool features as in "
+                 f"the literature (weights: `{weights}`); "
+                 + ("IS (Inception) is unavailable with these weights: they have no classifier layer. "
+                    if "is_inception" not in inception else "")
+                 + "They score each model's main sampler only. ")
+    text += (f"Samples per model: {fmt(n)}, scored against the {fmt((rows[0] if rows else {}).get('n_reference'))} "
+             "test images; FID is biased by the sample count, so compare rows only at equal n. "
+             "`−log p(x) ≤` is nll_iw, the importance-weighted bound (Burda et al. 2016) with K = "
+             f"{fmt(next((r['iw_samples'] for r in rows if 'nll_iw' in r), None))} on the first "
+             f"{fmt(next((r['iw_images'] for r in rows if 'nll_iw' in r), None))} test images, in nats per image "
+             "(Bernoulli likelihood of the grey levels: not comparable with binarized-MNIST figures); defined only "
+             "for models with a pixel likelihood and a prior density. "
+             "`classes` counts classes holding ≥ 1% of samples and `class KL` is KL(predicted-class histogram ‖ "
+             "uniform), in nats. `sharpness` is the mean variance of the Laplacian of the samples (blur lowers it; "
+             "read it against real data). For models with an encoder, `latent gap` is the unbiased MMD² (IMQ "
+             "kernel) between codes of test images (posterior means for VAEs) and prior draws, and `interp. "
+             "confident` the share of interior points of decoded straight latent paths between test pairs that the "
+             "classifier labels with probability ≥ 0.9 (real-data row: pixel cross-fades of the same pairs).")
+    return text
