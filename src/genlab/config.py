@@ -239,10 +239,26 @@ _DEVICE_HELP = "auto (cuda when present, else cpu) | cpu | cuda | cuda:N"
 
 
 @dataclass(frozen=True)
+class ModelEntry:
+    """One model of the pipeline (``train@<name>``, ``evaluate@<name>``): a family, what its training starts from,
+    and overrides of the family's section for this model alone."""
+
+    name: str
+    family: str
+    start: str  # "prepared" (from scratch) or "models/<entry>": that model's final training state, continued
+    overrides: dict[str, Any]
+
+    @property
+    def previous(self) -> str | None:
+        """The entry whose trained state this one continues (a growing family's phase before), or None."""
+        return self.start.removeprefix("models/") if self.start.startswith("models/") else None
+
+
+@dataclass(frozen=True)
 class Params:
     seed: int
     device: str
-    models: tuple[str, ...]  # the model families the pipeline trains and evaluates, in order
+    models: dict[str, ModelEntry]  # the pipeline's models, in order
     data: DataConfig
     model: ModelConfig
     train: TrainConfig
@@ -250,13 +266,18 @@ class Params:
     eval: EvalConfig
     theory: TheoryConfig
     estimators: EstimatorsConfig
-    families: dict[str, Any]  # family name -> its parsed section (empty when parsed without the registry)
+    families: dict[str, Any]  # model name -> its parsed config: the family's section with the entry's overrides
+    #                           (empty when parsed without the registry)
+
+    def entry(self, name: str) -> ModelEntry:
+        if name not in self.models:
+            raise ConfigError(f"model {name!r} is not in params' models; choose one of {', '.join(self.models)} "
+                              "(or add it to models)")
+        return self.models[name]
 
     def model_config(self, name: str):
-        """The parsed section of model family ``name``; it must be in the ``models`` list."""
-        if name not in self.models:
-            raise ConfigError(f"model {name!r} is not in params' models list; choose one of {', '.join(self.models)} "
-                              "(or add it to models)")
+        """The config of model ``name``: its family's section with its entry's overrides."""
+        self.entry(name)
         if name not in self.families:
             raise ConfigError(f"model {name!r}: its section was not parsed (parse_params needs the registry)")
         return self.families[name]
@@ -275,39 +296,86 @@ def _check_device(value: Any) -> str:
     raise ConfigError(f"device: {value!r} is not allowed; use {_DEVICE_HELP}")
 
 
-def _check_models(value: Any, families: dict[str, type] | None) -> tuple[str, ...]:
-    """The ``models`` list: distinct names (registered families, when the registry is given)."""
-    if not isinstance(value, list) or not value or not all(isinstance(v, str) and v.isidentifier() for v in value):
-        raise ConfigError(f"models: expected a non-empty list of model family names like [vae, gan], got {value!r}")
-    if len(set(value)) < len(value):
-        raise ConfigError(f"models: {value!r} names a family twice; list each once")
-    for name in value:
-        if families is not None and name not in families:
-            raise ConfigError(f"models: {name!r} is not a model family; choose from {', '.join(families)}")
-    return tuple(value)
+_ENTRY_EXAMPLE = "e.g. models: {vae: {family: vae, start: prepared}}"
+
+
+def _check_models(value: Any, families: dict[str, type] | None) -> dict[str, ModelEntry]:
+    """The ``models`` mapping: name -> {family, start, overrides...}; each start is ``prepared`` or another entry of
+    the same family (no cycle); the family is registered, when the registry is given."""
+    if not isinstance(value, dict) or not value:
+        raise ConfigError(f"models: expected a mapping of model names to {{family, start}}, {_ENTRY_EXAMPLE}; "
+                          f"got {value!r}")
+    entries = {}
+    for name, spec in value.items():
+        key = f"models.{_key(str(name))}"
+        if not isinstance(name, str) or not name.replace("-", "_").isidentifier():
+            raise ConfigError(f"{key}: a model name is letters, digits, _ and - (like pggan-8)")
+        if not isinstance(spec, dict) or not isinstance(spec.get("family"), str) or not isinstance(spec.get("start"), str):
+            raise ConfigError(f"{key}: expected a mapping with family and start, {_ENTRY_EXAMPLE}; got {spec!r}")
+        if families is not None and spec["family"] not in families:
+            raise ConfigError(f"{key}.family: {spec['family']!r} is not a model family; choose from {', '.join(families)}")
+        entries[name] = ModelEntry(name, spec["family"], spec["start"],
+                                   {k: v for k, v in spec.items() if k not in ("family", "start")})
+    for entry in entries.values():
+        prev = entry.previous
+        if entry.start != "prepared" and (prev is None or prev not in entries):
+            raise ConfigError(f"models.{entry.name}.start: {entry.start!r} is neither prepared nor models/<a model of "
+                              f"models>; choose prepared or one of {', '.join('models/' + n for n in entries)}")
+        if prev is not None and entries[prev].family != entry.family:
+            raise ConfigError(f"models.{entry.name}.start: {prev} is a {entries[prev].family}, not a {entry.family}; "
+                              "a model continues one of its own family")
+        seen, node = {entry.name}, entries.get(prev) if prev else None
+        while node is not None:
+            if node.name in seen:
+                raise ConfigError(f"models.{entry.name}.start: the chain of starts returns to {node.name}; break it")
+            seen.add(node.name)
+            node = entries.get(node.previous) if node.previous else None
+    return entries
+
+
+def _entry_config(cls: type, section: Any, entry: ModelEntry):
+    """The family's section with the entry's overrides (each checked and named as models.<name>.<key>)."""
+    base = parse_section(cls, section, entry.family)
+    if not entry.overrides:
+        return base
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    prefix = f"models.{entry.name}"
+    unknown = sorted(set(map(str, entry.overrides)) - set(fields))
+    if unknown:
+        raise ConfigError(f"{prefix}.{_key(unknown[0])}: unknown key; allowed are family, start and the "
+                          f"{entry.family} keys {', '.join(fields)}")
+    hints = typing.get_type_hints(cls)
+    changes = {k: _check_value(f"{prefix}.{k}", hints[k], v, dict(fields[k].metadata)) for k, v in entry.overrides.items()}
+    cfg = dataclasses.replace(base, **changes)
+    check = getattr(cfg, "check", None)
+    if check is not None:
+        check(prefix)
+    return cfg
 
 
 def parse_params(raw: Any, families: dict[str, type] | None = None) -> Params:
     """Parse the mapping read from params.yaml into :class:`Params`.
 
-    ``families`` (name -> config dataclass, from :mod:`genlab.models.registry`) parses the sections of the listed
-    model families too; stages that build no model parse without it, so that their code (and their DVC
-    dependencies) do not include the models."""
+    ``families`` (name -> config dataclass, from :mod:`genlab.models.registry`) parses every model's config too (its
+    family's section with its overrides); stages that build no model parse without it, so that their code (and
+    their DVC dependencies) do not include the models."""
     if not isinstance(raw, dict):
         raise ConfigError("params.yaml: expected a mapping of sections (seed, device, models, data, model, ...)")
     if "models" not in raw:
-        raise ConfigError("models: missing; list the model families the pipeline trains, e.g. models: [vae, gan]")
+        raise ConfigError(f"models: missing; list the models the pipeline trains, {_ENTRY_EXAMPLE}")
     models = _check_models(raw["models"], families)
-    allowed = ["seed", "device", "models", *FIXED_SECTIONS, *models]
+    used = list(dict.fromkeys(e.family for e in models.values()))
+    allowed = ["seed", "device", "models", *FIXED_SECTIONS, *used]
     unknown = sorted(set(map(str, raw)) - set(allowed))
     if unknown:
         raise ConfigError(f"{_key(unknown[0])}: unknown section; allowed sections are {', '.join(allowed)} "
-                          "(a model family's section needs its name in models)")
+                          "(a model family's section needs a model of that family in models)")
     seed = raw.get("seed", 0)
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
         raise ConfigError(f"seed: expected a non-negative integer, got {seed!r}")
     sections = {name: parse_section(cls, raw.get(name), name) for name, cls in FIXED_SECTIONS.items()}
-    parsed = {name: parse_section(families[name], raw.get(name), name) for name in models} if families else {}
+    parsed = ({name: _entry_config(families[e.family], raw.get(e.family), e) for name, e in models.items()}
+              if families else {})
     return Params(seed=seed, device=_check_device(raw.get("device", "auto")), models=models, families=parsed,
                   **sections)
 

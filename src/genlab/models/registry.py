@@ -1,5 +1,5 @@
 """The model families by name: adding one is a file in this package, one line here and its params section
-(plus its name in ``params.yaml``'s ``models`` list, for the pipeline to train and evaluate it)."""
+(plus an entry in ``params.yaml``'s ``models``, for the pipeline to train and evaluate it)."""
 
 from __future__ import annotations
 
@@ -42,16 +42,16 @@ def config_classes() -> dict[str, type]:
     return {name: f.config for name, f in FAMILIES.items()}
 
 
-def build_model(name: str, cfg, model: ModelConfig, shape, num_classes: int, steps: int) -> GenerativeModel:
-    return FAMILIES[name].build(cfg, model, tuple(shape), num_classes, steps)
+def build_model(family: str, cfg, model: ModelConfig, shape, num_classes: int, steps: int) -> GenerativeModel:
+    return FAMILIES[family].build(cfg, model, tuple(shape), num_classes, steps)
 
 
 def load_model(path: Path, device: torch.device | str = "cpu") -> tuple[GenerativeModel, dict]:
     """Rebuild a trained model from its ``model.pt`` (weights-only load) -> (model in eval mode, meta)."""
     ck = load_torch(path)
-    name = ck["name"]
-    cfg = parse_section(FAMILIES[name].config, ck["cfg"], name)
-    model = build_model(name, cfg, parse_section(ModelConfig, ck["model"], "model"), ck["shape"], ck["num_classes"],
+    family = ck["family"]
+    cfg = parse_section(FAMILIES[family].config, ck["cfg"], family)
+    model = build_model(family, cfg, parse_section(ModelConfig, ck["model"], "model"), ck["shape"], ck["num_classes"],
                         ck["steps"])
     model.load_state_dict(ck["weights"])
     return model.to(device).eval(), ck["meta"]

@@ -38,9 +38,13 @@ def markdown(summary: dict, grids: dict[str, list[str]], curves: dict[str, str] 
     for name in dict.fromkeys([*grids, *curves]):
         lines += sections.figures_section(name, models.get(name, {}), grids.get(name, []), curves.get(name))
     real_accuracy = (summary.get("classifier") or {}).get("test_accuracy")
+    growing: dict[str, dict[str, dict]] = {}
     for name, m in models.items():
-        if "phases" in m:
-            lines += sections.growth_section(name, m, summary.get("ablations", {}).get(name))
+        if "grows" in m:
+            growing.setdefault(m.get("family", name), {})[name] = m
+    for family, phases in growing.items():
+        lines += sections.growth_section(family, phases, summary.get("ablations", {}).get(family))
+    for name, m in models.items():
         if "conditioned_on" in m:
             lines += sections.conditional_section(name, m, real_accuracy)
     if summary.get("estimators"):

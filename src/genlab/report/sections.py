@@ -34,24 +34,24 @@ def claims_section(claims: dict) -> list[str]:
     return lines + [""]
 
 
-def growth_section(name: str, m: dict, ablation: dict | None) -> list[str]:
-    """A growing model: each segment of its schedule with images and wall time, the generator kept at the end of
-    each resolution scored like the final one, and its ablation when it was measured."""
-    lines = [f"## {name}, phase by phase", "",
-             "| resolution | phase | steps | batch | images | seconds | FID ↓ | IS ↑ | classes |", "|---" * 9 + "|"]
-    phases = m.get("phases", [])
-    last = max((ph["resolution"] for ph in phases), default=None)
-    for ph in phases:
-        scores = {}
-        if ph["phase"] == "stable":  # the generator kept at the end of this resolution (the final one at the top)
-            scores = m if ph["resolution"] == last else m.get(str(ph["resolution"]), {})
-        lines.append(f"| {ph['resolution']}² | {ph['phase']} | {fmt(ph['steps'])} | {ph['batch_size']} | "
-                     f"{fmt(ph['images'])} | {fmt(ph['seconds'])} | {fmt(scores.get('fid'))} | "
-                     f"{fmt(scores.get('is'))} | {fmt(scores.get('classes_covered'))} |")
-    lines += ["", "Scores of a lower resolution are its samples upsampled (nearest) to the data size.", ""]
+def growth_section(family: str, phases: dict[str, dict], ablation: dict | None) -> list[str]:
+    """A growing family's phases (``phases``: model name -> metrics, each with ``grows``): every segment of each
+    phase's schedule with its images and wall time, the phase's generator scored like the final one, and the
+    family's ablation when it was measured."""
+    lines = [f"## {family}, phase by phase", "",
+             "| model | resolution | segment | steps | batch | images | seconds | FID ↓ | IS ↑ | classes |",
+             "|---" * 10 + "|"]
+    for name, m in sorted(phases.items(), key=lambda kv: kv[1]["grows"]["resolution"]):
+        for seg in m.get("phases", []):
+            scored = seg["phase"] == "stable" and seg["resolution"] == m["grows"]["resolution"]
+            cells = [fmt(m.get(k)) if scored else "" for k in ("fid", "is", "classes_covered")]
+            lines.append(f"| {name} | {seg['resolution']}² | {seg['phase']} | {fmt(seg['steps'])} | {seg['batch_size']} | "
+                         f"{fmt(seg['images'])} | {fmt(seg['seconds'])} | " + " | ".join(cells) + " |")
+    lines += ["", "Each phase is a stage of the pipeline (`train@<model>`) that continues the one below; a phase's "
+              "samples below the data's resolution are upsampled (nearest) to it.", ""]
     if ablation and ablation.get("rows"):
         cols = ablation["metrics"]
-        lines += [f"### Ablation of {name}'s techniques", "",
+        lines += [f"### Ablation of {family}'s techniques", "",
                   f"Experiments that differ from the baseline only in `{'`, `'.join(ablation['switches'])}` "
                   f"(collected by `genlab ablation` from `dvc exp show`, same schedule and seed):", "",
                   "| experiment | changed | " + " | ".join(cols) + " |", "|---" * (len(cols) + 2) + "|"]
@@ -106,9 +106,9 @@ def caption(stem: str, m: dict) -> str:
     """What a figure of a model's folder shows, which sampler drew it and from which seed."""
     seed = f"seed {m['seed']}" if "seed" in m else "seed –"
     if stem.startswith("samples_"):
-        sampler = stem.removeprefix("samples_")
-        what = f"samples of the generator kept at the end of the {sampler}² phase" if sampler.isdigit() else \
-            f"samples of the sampler `{sampler}`"
+        what = f"samples of the sampler `{stem.removeprefix('samples_')}`"
+    elif stem == "samples" and m.get("grows"):
+        what = f"samples of the {m['grows']['resolution']}² phase's generator, upsampled to the data's side"
     else:
         what = CAPTIONS.get(stem, stem)
     conditioned = f", conditioned on {m['conditioned_on']}" if "conditioned_on" in m and stem.startswith("samples") \

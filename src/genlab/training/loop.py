@@ -48,16 +48,24 @@ class Grows(Protocol):
     level: int  # the level and fade-in weight of the current step, set by set_growth
     alpha: float
 
-    def set_growth(self, level: int, alpha: float, entering: bool) -> None:
-        """Train at ``level`` with fade-in weight ``alpha``; ``entering``: this is the level's first step."""
+    def set_growth(self, level: int, alpha: float) -> None:
+        """Train at ``level`` with fade-in weight ``alpha``."""
+
+    def continue_growth(self, step: int, images: int) -> None:
+        """Start the schedule at ``step`` with ``images`` shown: where the phase before this run ended."""
 
 
 def fit(model: GenerativeModel, opt: Optimization, batches: InMemoryBatches, cfg: TrainConfig, ckpt_dir: Path,
         live_dir: Path, fp: str, name: str = "model", on_step: Callable[[int], None] | None = None,
-        world: distributed.World = distributed.World()) -> dict:
-    """Train ``model`` for ``cfg.steps`` steps; returns {"steps", "images_seen", "train_seconds", "history",
+        world: distributed.World = distributed.World(), begin: dict | None = None) -> dict:
+    """Train ``model`` up to step ``cfg.steps``, from step 0 or from ``begin`` (the end of the run it continues:
+    {"step", "images", "rng"}); returns {"first_step", "steps", "images_seen", "train_seconds", "history",
     "skipped_updates"}."""
     start, history, elapsed, images, skipped_before = 0, [], 0.0, 0, 0
+    if begin is not None:
+        start, images = begin["step"], begin["images"]
+        set_rng_state(begin["rng"][world.rank] if world.size > 1 else begin["rng"])
+    first_step = start
     ck = latest_checkpoint(ckpt_dir, fp, remove_stale=world.is_main)
     if ck is not None:
         model.load_state_dict(ck["state"]["weights"])
@@ -119,8 +127,9 @@ def fit(model: GenerativeModel, opt: Optimization, batches: InMemoryBatches, cfg
     skipped = skipped_before + opt.updater.skipped()
     log.log(logging.INFO if world.is_main else logging.DEBUG, "%s: %d steps in %.1fs%s", name, cfg.steps, total,
             f", {skipped} non-finite updates skipped" if skipped else "")
-    return {"steps": cfg.steps, "images_seen": images, "train_seconds": total, "history": history,
-            "skipped_updates": skipped}
+    rng = distributed.all_gather(rng_state()) if world.size > 1 else rng_state()  # where a continuing run begins
+    return {"first_step": first_step, "steps": cfg.steps, "images_seen": images, "train_seconds": total,
+            "history": history, "skipped_updates": skipped, "rng": rng}
 
 
 def check_finite(opt: Optimization, cfg: TrainConfig, name: str, ckpt_dir: Path) -> None:
@@ -156,9 +165,9 @@ def run_step(model: GenerativeModel, opt: Optimization, batches: InMemoryBatches
         schedule = model.schedule
         seg = schedule.segment(step)
         entering = seg.level > 0 and step == schedule.level_start(seg.level)
-        if entering:
+        if entering:  # a new level's first step: Adam's moments start afresh (the paper's code)
             opt.reset_moments()
-        model.set_growth(seg.level, schedule.alpha(step), entering)
+        model.set_growth(seg.level, schedule.alpha(step))
         x, y = batches.span(schedule.images_before(step), seg.batch_size)
     else:
         x, y = batches.batch(step)
