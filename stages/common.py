@@ -11,7 +11,8 @@ import typer
 
 from genlab.errors import USER_ERRORS
 
-PREPARED = Path("data/prepared")
+DATA = Path("data")
+PREPARED = DATA / "prepared"
 MODELS_DIR = Path("data/models")
 CHECKPOINTS = Path("data/checkpoints")
 CLASSIFIER = MODELS_DIR / "classifier" / "classifier.pt"

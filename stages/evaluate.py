@@ -17,7 +17,9 @@ model's own metrics, by what it can do (an ELBO: test elbo; a pixel likelihood: 
 bound; an encoder: recon_mse, latent_prior_gap, interp_confident; a conditional model: cond_elbo, ncll, completion
 MSEs and spread, and the classifier's accuracy on its conditional samples). A model with several samplers (AE:
 N(0, I) and a fitted Gaussian; cVAE: its completions and the regression baseline's) is scored once per sampler;
-a growing model's phase below the data's resolution samples at its own level, upsampled. Writes {EVAL}/MODEL.json and
+a growing model's phase below the data's resolution samples at its own level, upsampled. A model trained on
+stacked MNIST gets its mode coverage instead (stacked_modes of 1,000 and stacked_kl over eval.mode_samples
+samples, each channel read by the domain classifier). Writes {EVAL}/MODEL.json and
 the figures in {GRIDS}/MODEL/: samples.png (samples_SAMPLER.png for the others) and, for models with an encoder,
 recon.png, interp.png (and latent.png, manifold.png with a 2-D latent); completions.png (or classes.png) for a
 conditional model.
@@ -37,6 +39,7 @@ def run(model: str = typer.Argument(..., help="model to evaluate: an entry of pa
     from genlab.io import write_json
     from genlab.metrics.evaluate import evaluate_model
     from genlab.metrics.scoring import check_extractors
+    from genlab.metrics.stacked import evaluate_stacked
     from genlab.models.registry import load_model
     from genlab.device import configure, select_device
 
@@ -48,12 +51,15 @@ def run(model: str = typer.Argument(..., help="model to evaluate: an entry of pa
     configure(device)
     check_extractors(p.eval, device)  # a missing Inception file fails here, before any data is read
     net, meta = load_model(path, device)
-    images, labels = load_split(PREPARED, "test")
-    manifest = read_manifest(PREPARED)
-    metrics = evaluate_model(net, images, labels, CLASSIFIER, p.eval, p.seed, GRIDS / model, model,
-                             manifest["num_classes"])
-    metrics.update({k: meta[k] for k in ("family", "steps", "images_seen", "width", "z", "train_seconds", "parameters",
-                                          "grows", "phases") if k in meta})
+    if meta.get("dataset", "").startswith("stacked-"):  # three digits per image: its modes are counted
+        metrics = evaluate_stacked(net.sample, CLASSIFIER, p.eval, p.seed, device, GRIDS / model)
+    else:
+        images, labels = load_split(PREPARED, "test")
+        manifest = read_manifest(PREPARED)
+        metrics = evaluate_model(net, images, labels, CLASSIFIER, p.eval, p.seed, GRIDS / model, model,
+                                 manifest["num_classes"])
+    metrics.update({k: meta[k] for k in ("family", "dataset", "steps", "images_seen", "width", "z", "train_seconds",
+                                          "parameters", "grows", "phases") if k in meta})
     metrics["seed"] = p.seed
     write_json(EVAL / f"{model}.json", metrics)
     log.info("%s: %s", model, json.dumps({k: v for k, v in metrics.items() if isinstance(v, float)}))

@@ -6,7 +6,7 @@ import typer
 
 from genlab.config import ModelConfig, TrainConfig, describe, load_params
 from genlab.models.registry import FAMILIES, config_classes
-from stages.common import CHECKPOINTS, MODELS_DIR, PREPARED, TRAIN_LOGS, ParamsOption, stage
+from stages.common import CHECKPOINTS, DATA, MODELS_DIR, TRAIN_LOGS, ParamsOption, stage
 
 HELP = f"""Train MODEL (an entry of params.yaml's models, of a family {" | ".join(FAMILIES)}) on the prepared data,
 from scratch or (start: models/NAME) continuing that model's run: a growing model's phase starts where the phase
@@ -45,5 +45,5 @@ def run(model: str = typer.Argument(..., help="model to train: an entry of param
             raise typer.Exit(code)
         return
     previous = p.entry(model).previous
-    train_model(model, p, PREPARED, MODELS_DIR / model, CHECKPOINTS / model, TRAIN_LOGS / model,
+    train_model(model, p, DATA / p.dataset(model), MODELS_DIR / model, CHECKPOINTS / model, TRAIN_LOGS / model,
                 start=MODELS_DIR / previous if previous else None)

@@ -72,7 +72,7 @@ def test_the_models_mapping_names_registered_families_and_chains_of_starts():
                             ({"vae": {"family": "vae"}}, "with family and start"),
                             ({"v ae": vae}, "letters, digits"),
                             ({"vae": {**vae, "family": "diffusion"}}, "models.vae.family: 'diffusion' is not a model"),
-                            ({"vae": {**vae, "start": "scratch"}}, "models.vae.start: 'scratch' is neither prepared"),
+                            ({"vae": {**vae, "start": "scratch"}}, "models.vae.start: .scratch. is neither a dataset"),
                             ({"vae": {**vae, "start": "models/gan"}, "gan": {"family": "gan", "start": "prepared"}},
                              "models.vae.start: gan is a gan, not a vae"),
                             ({"a": {"family": "vae", "start": "models/b"}, "b": {"family": "vae", "start": "models/a"}},

@@ -40,7 +40,10 @@ def tiny(params: dict, mirror_cache: Path) -> None:
     params["classifier"].update(steps=30)
     params["eval"].update(n_samples=200, kid_subset_size=100, iw_samples=5, iw_images=50)
     params["estimators"].update(images=2, n=[1, 4], reps=5, pilot=16, reference=16)
-    params["theory"].update(d_steps=20, mc_samples=2000, mixture_steps=20, mixture_samples=200)
+    params["theory"].update(seeds=2, d_steps=20, mc_samples=2000)
+    params["modes"].update(seeds=2, steps=6, h=8, samples=200, eval_every=3)
+    params["stacked"].update(size=500)
+    params["eval"].update(mode_samples=500)
 
 
 @pytest.fixture()
@@ -66,10 +69,15 @@ def test_smoke_dvc_repro(clone):
         assert m["steps"] == 20, name  # train.steps caps each model's own step budget
     assert "fid" in json.loads((ev / "ae.json").read_text())["fitted_gaussian"]
     theory = json.loads((dest / "metrics" / "theory.json").read_text())
-    for key in ("dstar_max_abs_err", "jsd_identity_max_err", "grad_norm_saturating", "grad_norm_nonsaturating",
-                "ring_modes", "grid_modes", "ring_high_quality"):
-        assert isinstance(theory[key], (int, float)), key
-    for name in ("vae/samples.png", "vae/recon.png", "gan/samples.png", "theory/dstar.png", "theory/modes.png",
+    for key in ("dstar_max_abs_err", "jsd_identity_max_err", "equal_value_minus_log4"):
+        assert len(theory[key]) == 2 and all(isinstance(v, float) for v in theory[key]), key
+    modes = json.loads((dest / "metrics" / "modes.json").read_text())
+    assert set(modes["variants"]) == {"gan", "saturating", "mbstd", "pacgan2", "pacgan3", "pacgan4", "wgan-gp"}
+    assert len(modes["variants"]["pacgan2"]["grid"]["modes"]) == 2 and "PacGAN Table 1" in modes["published"]
+    stacked = json.loads((ev / "gan-stacked-pack2.json").read_text())
+    assert 1 <= stacked["stacked_modes"] <= 1000 and stacked["stacked_samples"] == 500 and stacked["dataset"] == "stacked-mnist"
+    for name in ("vae/samples.png", "vae/recon.png", "gan/samples.png", "theory/dstar.png", "modes/modes.png",
+                 "modes/curves.png", "gan-stacked/samples.png",
                  "ae/samples.png", "ae/samples_fitted_gaussian.png", "ae/interp.png", "aae/samples.png", "aae/interp.png",
                  "vaegan/samples.png", "vaegan/recon.png"):
         assert (grids / name).stat().st_size > 0, name
@@ -83,6 +91,7 @@ def test_smoke_dvc_repro(clone):
     vae_metrics = json.loads((ev / "vae.json").read_text())
     assert 0 < vae_metrics["nll_iw"] < -vae_metrics["elbo"] * 1.05 and vae_metrics["iw_samples"] == 5
     assert "GAN theory, measured" in report and "| vaegan |" in report and "| ae (fitted gaussian) |" in report
+    assert "## Mode collapse" in report and "### Stacked MNIST (1,000 modes)" in report and "| gan-stacked |" in report
     claims = json.loads((dest / "metrics" / "claims.json").read_text())
     assert {c["id"] for c in claims["claims"]} >= {"ae-cannot-generate", "aae-matches-prior", "vaegan-sharper"}
     assert all(c["verdict"] in ("holds", "fails", "inconclusive") for c in claims["claims"])
@@ -96,12 +105,13 @@ def test_smoke_dvc_repro(clone):
     assert all(isinstance(m["fid"], float) and (grids / name / "samples.png").stat().st_size > 0
                for name, m in phases.items())
     assert "## pggan, phase by phase" in report and "| pggan-16 (16² phase) |" in report
-    # a change to the last phase's params changes only that stage; the phases below stay cached
+    # a change to the last phase's params changes only that training stage; the phases below stay cached (claims
+    # and report read the whole models mapping, a param DVC can only watch as one)
     params = yaml.safe_load((dest / "params.yaml").read_text())
     params["models"]["pggan"]["kimg_stable"] = 1.5
     (dest / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     status = json.loads(sh([sys.executable, "-m", "dvc", "status", "--json"], dest, env))
-    assert set(status) == {"train@pggan"}, sorted(status)
+    assert set(status) == {"train@pggan", "claims", "report"}, sorted(status)
     del params["models"]["pggan"]["kimg_stable"]
     (dest / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     cvae = json.loads((ev / "cvae.json").read_text())

@@ -136,8 +136,9 @@ def describe(cls: type, prefix: str) -> str:
 
 @dataclass(frozen=True)
 class DataConfig:
-    name: Literal["mnist", "fashion-mnist", "cifar10", "folder"] = param(
-        "mnist", "dataset source; folder reads images from data.folder")
+    name: Literal["mnist", "fashion-mnist", "cifar10", "folder", "stacked-mnist"] = param(
+        "mnist", "dataset source; folder reads images from data.folder; stacked-mnist: three MNIST digits as the "
+                 "channels (1,000 modes)")
     root: str = param("data/raw", "where raw files are looked for and downloads go")
     folder: str = param("", "image folder for data.name=folder (class = sub-folder name, if any)")
     resolution: int = param(28, "image side in pixels; images are resized to it when they differ", positive=True)
@@ -149,6 +150,13 @@ class DataConfig:
     def check(self, prefix: str) -> None:
         if self.name == "folder" and not self.folder:
             raise ConfigError(f"{prefix}.folder: required when {prefix}.name is folder; set it to an image folder")
+
+
+@dataclass(frozen=True)
+class StackedConfig:
+    size: int = param(60000, "training images of stacked MNIST (data/stacked, built by the stack stage from the "
+                             "prepared digits; or the main dataset with data.name: stacked-mnist); its test split "
+                             "stacks the test digits, as many as they are", positive=True)
 
 
 @dataclass(frozen=True)
@@ -202,6 +210,8 @@ class EvalConfig:
     iw_samples: int = param(200, "K, importance samples per test image for nll_iw and the cVAE's ncll", positive=True)
     iw_images: int = param(0, "test images (the first ones) for nll_iw and ncll; 0 = all on CUDA, 1000 on the CPU",
                            min=0)
+    mode_samples: int = param(25600, "samples whose modes are counted for a stacked-MNIST model (the papers' 25,600)",
+                              positive=True)
     extractor: Literal["auto", "domain", "inception", "both"] = param(
         "auto", "feature extractor for FID/KID/PR/IS: the domain classifier, the standard Inception v3 (keys end in "
         "_inception), or both; auto = both on CUDA, domain on the CPU (Inception costs ~0.2 s per image there)")
@@ -215,15 +225,31 @@ class EvalConfig:
 
 @dataclass(frozen=True)
 class TheoryConfig:
+    seeds: int = param(5, "seeds 0..n-1 of every experiment (each number is one value per seed)", positive=True)
     d_steps: int = param(2000, "steps training D alone between two fixed 1-D densities", positive=True)
+    d_batch: int = param(1024, "samples of each density per step", positive=True)
+    d_h: int = param(64, "width of D's two hidden layers", positive=True)
+    d_lr: float = param(2.0e-3, "Adam lr of D, decayed to 0 on a cosine", positive=True)
     mass_threshold: float = param(0.01, "D vs D* is compared where either density exceeds this", positive=True)
     mc_samples: int = param(1000000, "Monte-Carlo samples per density for V(D*, G)", positive=True)
-    mixture_steps: int = param(2000, "GAN steps on each 2-D mixture", positive=True)
-    mixture_samples: int = param(2500, "generated points scored for mode coverage", positive=True)
-    batch: int = param(256, "batch size of the toy runs", positive=True)
-    h: int = param(128, "width of the toy MLPs", positive=True)
+
+
+ModeVariant = Literal["gan", "saturating", "mbstd", "pacgan2", "pacgan3", "pacgan4", "wgan-gp"]
+
+
+@dataclass(frozen=True)
+class ModesConfig:
+    seeds: int = param(5, "seeds 0..n-1 of every variant on both mixtures", positive=True)
+    variants: tuple[ModeVariant, ...] = param(("gan", "saturating", "mbstd", "pacgan2", "pacgan3", "pacgan4", "wgan-gp"),
+                                              "the GAN variants (see genlab.theory.modes)")
+    steps: int = param(20000, "generator steps of every run (each lr decays to 0 on a cosine)", positive=True)
+    batch: int = param(100, "data points per step (packs of m for PacGAN: m times the points, as in its code)",
+                       positive=True)
+    h: int = param(64, "width of the toy G and D (the pipeline's GAN networks)", positive=True)
     z: int = param(2, "latent size of the toy generators", positive=True)
-    lr: float = param(1.0e-3, "Adam lr of the toy runs (betas 0.5, 0.999)", positive=True)
+    lr: float = param(1.0e-3, "peak Adam lr of G and D (betas 0.5, 0.999; WGAN-GP 0.5, 0.9)", positive=True)
+    samples: int = param(2500, "generated points scored per run (the papers' 2,500)", positive=True)
+    eval_every: int = param(2000, "steps between the points of the training curves", positive=True)
 
 
 @dataclass(frozen=True)
@@ -245,7 +271,7 @@ class ModelEntry:
 
     name: str
     family: str
-    start: str  # "prepared" (from scratch) or "models/<entry>": that model's final training state, continued
+    start: str  # a dataset folder of data/ (from scratch): prepared | stacked; or models/<entry>: its run, continued
     overrides: dict[str, Any]
 
     @property
@@ -260,11 +286,13 @@ class Params:
     device: str
     models: dict[str, ModelEntry]  # the pipeline's models, in order
     data: DataConfig
+    stacked: StackedConfig
     model: ModelConfig
     train: TrainConfig
     classifier: ClassifierConfig
     eval: EvalConfig
     theory: TheoryConfig
+    modes: ModesConfig
     estimators: EstimatorsConfig
     families: dict[str, Any]  # model name -> its parsed config: the family's section with the entry's overrides
     #                           (empty when parsed without the registry)
@@ -275,6 +303,13 @@ class Params:
                               "(or add it to models)")
         return self.models[name]
 
+    def dataset(self, name: str) -> str:
+        """The data folder (under data/) model ``name`` trains on: its start's, for a model that continues another."""
+        entry = self.entry(name)
+        while entry.previous is not None:
+            entry = self.models[entry.previous]
+        return entry.start
+
     def model_config(self, name: str):
         """The config of model ``name``: its family's section with its entry's overrides."""
         self.entry(name)
@@ -283,8 +318,8 @@ class Params:
         return self.families[name]
 
 
-FIXED_SECTIONS = {"data": DataConfig, "model": ModelConfig, "train": TrainConfig,
-                  "classifier": ClassifierConfig, "eval": EvalConfig, "theory": TheoryConfig,
+FIXED_SECTIONS = {"data": DataConfig, "stacked": StackedConfig, "model": ModelConfig, "train": TrainConfig,
+                  "classifier": ClassifierConfig, "eval": EvalConfig, "theory": TheoryConfig, "modes": ModesConfig,
                   "estimators": EstimatorsConfig}
 
 
@@ -297,6 +332,7 @@ def _check_device(value: Any) -> str:
 
 
 _ENTRY_EXAMPLE = "e.g. models: {vae: {family: vae, start: prepared}}"
+DATASETS = ("prepared", "stacked")  # the data folders a model can start from: data/prepared, data/stacked
 
 
 def _check_models(value: Any, families: dict[str, type] | None) -> dict[str, ModelEntry]:
@@ -318,9 +354,10 @@ def _check_models(value: Any, families: dict[str, type] | None) -> dict[str, Mod
                                    {k: v for k, v in spec.items() if k not in ("family", "start")})
     for entry in entries.values():
         prev = entry.previous
-        if entry.start != "prepared" and (prev is None or prev not in entries):
-            raise ConfigError(f"models.{entry.name}.start: {entry.start!r} is neither prepared nor models/<a model of "
-                              f"models>; choose prepared or one of {', '.join('models/' + n for n in entries)}")
+        if entry.start not in DATASETS and (prev is None or prev not in entries):
+            raise ConfigError(f"models.{entry.name}.start: {entry.start!r} is neither a dataset ({', '.join(DATASETS)}) "
+                              f"nor models/<a model of models>; choose one of {', '.join(DATASETS)}, "
+                              f"{', '.join('models/' + n for n in entries)}")
         if prev is not None and entries[prev].family != entry.family:
             raise ConfigError(f"models.{entry.name}.start: {prev} is a {entries[prev].family}, not a {entry.family}; "
                               "a model continues one of its own family")

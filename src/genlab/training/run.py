@@ -74,6 +74,7 @@ class TrainingRun:
     device: torch.device
     world: distributed.World = distributed.World()
     begin: dict | None = None  # where a run that continues another starts: {"step", "images", "rng"}
+    dataset: str = ""  # the prepared data's name (its manifest's "dataset")
 
 
 def continue_run(model: GenerativeModel, optimization: Optimization, family: str, name: str,
@@ -146,7 +147,7 @@ def setup_run(name: str, params: Params, prepared: Path, start: Path | None = No
         run["start"] = start_digest
     batches = InMemoryBatches(images, labels, train.batch_size, params.seed, device, world.rank, world.size)
     return TrainingRun(name, cfg, model, optimization, batches, train, fingerprint(run), images,
-                       manifest["num_classes"], device, world, begin)
+                       manifest["num_classes"], device, world, begin, manifest["dataset"])
 
 
 def check_phases(params: Params, name: str) -> None:
@@ -211,7 +212,8 @@ def train_model(name: str, params: Params, prepared: Path, out_dir: Path, ckpt_d
     # others (waiting at a barrier here would hang them inside their next all-reduce).
     distributed.finish()
     family = params.entry(name).family
-    meta = {"model": name, "family": family, "steps": summary["steps"], "images_seen": summary["images_seen"],
+    meta = {"model": name, "family": family, "dataset": r.dataset, "steps": summary["steps"],
+            "images_seen": summary["images_seen"],
             "width": getattr(model, "h", None), "z": getattr(model, "z", None),  # hidden width and latent size
             "train_seconds": round(summary["train_seconds"], 2), "parameters": count_parameters(model),
             "device": str(device)}
