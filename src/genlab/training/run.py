@@ -84,7 +84,7 @@ def setup_run(name: str, params: Params, prepared: Path) -> TrainingRun:
     world = distributed.world_from_env()
     device = select_device(params.device, world.local_rank, world.local_size)
     configure(device, world.local_size)
-    distributed.init(world, device)
+    distributed.init(world, device, params.train.dist_timeout)
     manifest = read_manifest(prepared)
     images, labels = load_split(prepared, "train")
     seed_everything(params.seed)
@@ -104,7 +104,8 @@ def setup_run(name: str, params: Params, prepared: Path) -> TrainingRun:
     # nor how the same maths is laid out and compiled, nor (with a constant lr) the step count, so raising
     # train.steps continues a finished run. Precision counts as the resolved autocast dtype, and only when it is
     # not fp32; clipping and the process count only when they are on.
-    ignored = ("log_every", "checkpoint_every", "compile", "channels_last", "precision", "nproc", "on_nonfinite",
+    ignored = ("log_every", "checkpoint_every", "compile", "channels_last", "precision", "nproc", "nnodes",
+               "rdzv_endpoint", "rdzv_id", "rdzv_timeout", "dist_timeout", "on_nonfinite",
                "max_grad_norm") + (("steps",) if train.lr_schedule == "constant" else ())
     run = {"name": name, "seed": params.seed, "cfg": {k: v for k, v in as_dict(cfg).items() if k not in ignored},
            "model": as_dict(params.model), "train": {k: v for k, v in as_dict(train).items() if k not in ignored},
@@ -151,7 +152,7 @@ def phase_times(model: GenerativeModel, history: list[dict]) -> dict:
 def train_model(name: str, params: Params, prepared: Path, out_dir: Path, ckpt_dir: Path, live_dir: Path,
                 on_step: Callable[[int], None] | None = None) -> dict:
     """Train model ``name`` on the prepared data; writes ``out_dir/model.pt`` and ``out_dir/train.json``
-    (rank 0 only, under torchrun)."""
+    (under torchrun: the first process of each machine)."""
     r = setup_run(name, params, prepared)
     model, train, device, images = r.model, r.train, r.device, r.images
     summary = fit(model, r.optimization, r.batches, train, ckpt_dir, live_dir, r.fingerprint, name, on_step, r.world)
