@@ -13,7 +13,7 @@ import typer
 
 
 COMMANDS = ("prepare", "classifier", "train", "evaluate", "baseline", "theory", "estimators", "claims", "report",
-            "ablation", "bench")
+            "ablation", "bench", "sample", "interpolate")
 
 
 def make_app(commands=COMMANDS) -> typer.Typer:
