@@ -1,5 +1,5 @@
 # The two commands of the README. Each sets up .venv (once) and then runs its job.
-#   make repro   # install, then `dvc repro` on params.yaml
+#   make repro   # install, `dvc pull` when a default remote is set, then `dvc repro` on params.yaml
 #   make test    # install, then the fast test suite (pytest -m "not slow")
 VENV := .venv
 BIN := $(CURDIR)/$(VENV)/bin
@@ -15,7 +15,13 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/pip install --disable-pip-version-check -q $(TORCH) -e '.[test]'
 	touch $@
 
+# With a default DVC remote (README: Sharing results), fetch what it holds first: `dvc repro` then reruns only
+# what the remote lacks (nothing, after a `dvc push` of the same commit). An unreachable remote is a warning.
 repro: setup
+	@if dvc remote default >/dev/null 2>&1; then \
+	  echo "dvc pull (default remote: $$(dvc remote default))"; \
+	  dvc pull --allow-missing || echo "make repro: dvc pull failed (is the remote reachable?); dvc repro computes what is missing"; \
+	fi
 	dvc repro
 
 test: setup

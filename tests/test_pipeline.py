@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -14,56 +13,11 @@ from pathlib import Path
 import pytest
 import torch
 import yaml
+from helpers import exp_rows, sh
 
 ROOT = Path(__file__).resolve().parents[1]
 VAE_KEYS = {"fid", "is", "kid", "precision", "recall", "classes_covered", "class_kl", "elbo", "recon_mse",
             "n_samples", "steps", "train_seconds", "parameters"}
-
-
-def sh(cmd: list[str], cwd: Path, env: dict) -> str:
-    proc = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=900)
-    assert proc.returncode == 0, f"{' '.join(cmd)} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
-    return proc.stdout
-
-
-def _exp_rows(node):
-    """Every row (workspace, baseline, experiments) of ``dvc exp show --json`` output."""
-    if isinstance(node, dict):
-        if isinstance(node.get("data"), dict) and "params" in node["data"]:
-            yield node["data"]
-        for value in node.values():
-            yield from _exp_rows(value)
-    elif isinstance(node, list):
-        for value in node:
-            yield from _exp_rows(value)
-
-
-@pytest.fixture()
-def clone(tmp_path, mirror_cache):
-    """The tracked files of this repository in a fresh git repo, with tiny params and the mirror cache."""
-    dest = tmp_path / "repo"
-    files = subprocess.run(["git", "ls-files", "-z"], cwd=ROOT, capture_output=True, text=True, check=True)
-    for rel in filter(None, files.stdout.split("\0")):
-        if (rel.startswith("metrics/") and not rel.startswith("metrics/ablations/")) or rel == "dvc.lock" \
-                or not (ROOT / rel).exists():
-            continue
-        (dest / rel).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(ROOT / rel, dest / rel)
-    params = yaml.safe_load((dest / "params.yaml").read_text())
-    params["data"].update(limit=1000, root=str(mirror_cache.parent))
-    params["train"].update(steps=20, log_every=5, checkpoint_every=10)
-    params["classifier"].update(steps=30)
-    params["eval"].update(n_samples=200, kid_subset_size=100, iw_samples=5, iw_images=50)
-    params["estimators"].update(images=2, n=[1, 4], reps=5, pilot=16, reference=16)
-    params["theory"].update(d_steps=20, mc_samples=2000, mixture_steps=20, mixture_samples=200)
-    (dest / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
-    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
-           "PYTHONPATH": os.pathsep.join(filter(None, [str(dest), os.environ.get("PYTHONPATH")])),
-           "DVC_NO_ANALYTICS": "1"}
-    for cmd in (["git", "init", "-q"], ["git", "add", "-A"],
-                ["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "init"]):
-        sh(cmd, dest, env)
-    return dest, env
 
 
 def test_smoke_dvc_repro(clone):
@@ -130,7 +84,7 @@ def test_smoke_dvc_repro(clone):
     assert not any(f"Running stage 'train@{m}'" in out for m in ("gan", "ae", "aae", "vaegan", "pggan", "cvae")), out
     shown = json.loads(sh([sys.executable, "-m", "dvc", "exp", "show", "--json"], dest, env))
     beta = {r["params"]["params.yaml"]["data"]["vae"]["beta"]: r["metrics"]["metrics/eval/vae.json"]["data"]["elbo"]
-            for r in _exp_rows(shown) if "metrics/eval/vae.json" in r.get("metrics", {})}
+            for r in exp_rows(shown) if "metrics/eval/vae.json" in r.get("metrics", {})}
     assert {0.5, 1.0} <= set(beta) and beta[0.5] != beta[1.0], beta
     diff = json.loads(sh([sys.executable, "-m", "dvc", "metrics", "diff", "--json", "HEAD"], dest, env))
     assert "metrics/eval/vae.json" in diff and "metrics/eval/gan.json" not in diff
@@ -179,7 +133,7 @@ def test_queue_sweep_and_a_two_process_repro(clone):
     assert status.count("Success") == 2, status
     shown = json.loads(sh([sys.executable, "-m", "dvc", "exp", "show", "--json"], dest, env))
     fid = {r["params"]["params.yaml"]["data"]["model"]["h"]: r["metrics"]["metrics/eval/ae.json"]["data"]["fid"]
-           for r in _exp_rows(shown) if "metrics/eval/ae.json" in r.get("metrics", {})}
+           for r in exp_rows(shown) if "metrics/eval/ae.json" in r.get("metrics", {})}
     assert {16, 32} <= set(fid) and fid[16] != fid[32], fid
     print(sh([sys.executable, "-m", "dvc", "exp", "show", "--only-changed", "--md"], dest, env))
     # a 2-process repro: the stage relaunches itself under torchrun; rank 0 writes the model and the metrics
@@ -198,7 +152,7 @@ def test_queue_sweep_and_a_two_process_repro(clone):
 @pytest.mark.slow
 def test_kill_9_of_dvc_repro_then_dvc_repro_resumes_to_the_uninterrupted_weights(clone, tmp_path):
     """`dvc repro` killed (SIGKILL to its whole process group) during train@ae; the next `dvc repro` resumes from
-    the newest checkpoint (kept by `persist: true`) and ends at the weights of an uninterrupted run."""
+    the newest checkpoint (DVC leaves data/checkpoints alone) and ends at the weights of an uninterrupted run."""
     from helpers import default_params
 
     from genlab.io import load_torch
