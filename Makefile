@@ -13,6 +13,10 @@ setup: $(VENV)/.installed
 $(VENV)/.installed: pyproject.toml
 	test -x $(BIN)/python || python3 -m venv $(VENV)
 	$(BIN)/pip install --disable-pip-version-check -q $(TORCH) -e '.[test]'
+	@# vega, vega-lite, vega-embed from npm into build/plots: `dvc plots show/diff` pages that render offline
+	@if command -v npm >/dev/null; then \
+	  $(BIN)/genlab plots_template || echo "make setup: offline plots template not built (is the npm registry reachable?)"; \
+	else echo "make setup: no npm, so dvc plots pages load vega from a CDN (install npm, then: genlab plots_template)"; fi
 	touch $@
 
 # With a default DVC remote (README: Sharing results), fetch what it holds first: `dvc repro` then reruns only

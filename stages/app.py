@@ -13,7 +13,8 @@ import typer
 
 
 COMMANDS = ("prepare", "classifier", "train", "evaluate", "baseline", "theory", "estimators", "claims", "report",
-            "ablation", "bench", "sample", "interpolate")
+            "ablation", "bench", "sample", "interpolate",
+            "plots_template")
 
 
 def make_app(commands=COMMANDS) -> typer.Typer:
