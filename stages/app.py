@@ -14,7 +14,7 @@ import typer
 
 COMMANDS = ("prepare", "classifier", "train", "evaluate", "baseline", "theory", "estimators", "claims", "report",
             "ablation", "bench", "sample", "interpolate",
-            "plots_template")
+            "compare", "plots_template")
 
 
 def make_app(commands=COMMANDS) -> typer.Typer:
