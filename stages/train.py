@@ -38,7 +38,7 @@ def run(model: str = typer.Argument(..., help=f"model to train: {' | '.join(FAMI
     processes = p.train.nproc * p.train.nnodes
     if processes > 1 and not distributed.under_torchrun():
         check_data_parallel({p.train.batch_size, *getattr(cfg, "batch_sizes", ())}, processes)
-        code = distributed.launch(p.train, ["stages", "train", model, "--params", str(params)])
+        code = distributed.launch(p.train, model, ["stages", "train", model, "--params", str(params)])
         if code:
             raise typer.Exit(code)
         return

@@ -180,8 +180,8 @@ class TrainConfig:
                         "dvc repro) on every one with the same params; they meet at train.rdzv_endpoint", positive=True)
     rdzv_endpoint: str = param("", "host:port of the c10d rendezvous for train.nnodes > 1: an address of one node that "
                                "every node reaches (that node hosts it); required then")
-    rdzv_id: str = param("genlab", "rendezvous run id: the same on every node of one run, another for a second run on "
-                         "the same endpoint")
+    rdzv_id: str = param("genlab", "rendezvous run id, to which -MODEL is appended: the same on every node of one "
+                         "run, another for a second run on the same endpoint")
     rdzv_timeout: int = param(600, "seconds a node waits for the other nodes to join the run", positive=True)
     dist_timeout: int = param(300, "seconds a process waits for the others in a collective (all-reduce) before it "
                               "stops with an error: a lost node ends the run instead of hanging it", positive=True)

@@ -149,18 +149,19 @@ def all_gather(obj) -> list:
     return out
 
 
-def torchrun_args(train: TrainConfig) -> list[str]:
+def torchrun_args(train: TrainConfig, run: str) -> list[str]:
     """torchrun's options for ``train``: ``--standalone`` on one machine; with ``train.nnodes`` > 1 the c10d
-    rendezvous at ``train.rdzv_endpoint``, no restarts (a lost node ends the run; rerun it to resume)."""
+    rendezvous at ``train.rdzv_endpoint`` under the id ``<train.rdzv_id>-<run>`` (one per model, so that the
+    train stages of one ``dvc repro`` meet one after the other), no restarts (a lost node ends the run)."""
     if train.nnodes == 1:
         return ["--standalone", f"--nproc-per-node={train.nproc}"]
     return [f"--nnodes={train.nnodes}", f"--nproc-per-node={train.nproc}", "--rdzv-backend=c10d",
-            f"--rdzv-endpoint={train.rdzv_endpoint}", f"--rdzv-id={train.rdzv_id}",
+            f"--rdzv-endpoint={train.rdzv_endpoint}", f"--rdzv-id={train.rdzv_id}-{run}",
             f"--rdzv-conf=join_timeout={train.rdzv_timeout}", "--max-restarts=0"]
 
 
-def launch(train: TrainConfig, argv: list[str]) -> int:
+def launch(train: TrainConfig, run: str, argv: list[str]) -> int:
     """Run ``python -m <argv>`` under torchrun (:func:`torchrun_args`) through :mod:`genlab.training.agent`;
     returns its exit code (a failure has printed one ``error:`` line)."""
     env = {"TORCH_CPP_LOG_LEVEL": "ERROR", **os.environ}  # torch's C++ warnings of a lost store, unless asked for
-    return subprocess.call([sys.executable, "-m", agent.__name__, *torchrun_args(train), "-m", *argv], env=env)
+    return subprocess.call([sys.executable, "-m", agent.__name__, *torchrun_args(train, run), "-m", *argv], env=env)
