@@ -5,11 +5,12 @@ from __future__ import annotations
 import errno
 import functools
 import logging
+import os
 from pathlib import Path
 
 import typer
 
-from genlab.errors import USER_ERRORS
+from genlab.errors import ERRORS_DIR, USER_ERRORS
 
 DATA = Path("data")
 PREPARED = DATA / "prepared"
@@ -45,13 +46,21 @@ def stage(fn):
         try:
             return fn(*args, **kwargs)
         except USER_ERRORS as exc:
-            typer.echo(f"error: {exc}", err=True)
-            raise typer.Exit(2) from None
+            fail(f"error: {exc}")
         except OSError as exc:
             if exc.errno not in WRITE_ERRORS:
                 raise
-            typer.echo(f"error: cannot write {exc.filename or 'an output'}: {exc.strerror}; {WRITE_ERRORS[exc.errno]}, "
-                       "then rerun (outputs written before are intact, checkpoints included)", err=True)
-            raise typer.Exit(2) from None
+            fail(f"error: cannot write {exc.filename or 'an output'}: {exc.strerror}; {WRITE_ERRORS[exc.errno]}, "
+                 "then rerun (outputs written before are intact, checkpoints included)")
 
     return wrapper
+
+
+def fail(line: str) -> None:
+    """Exit 2 with ``line`` on stderr, or, under genlab's torchrun agent, in its errors folder (it prints one)."""
+    folder = os.environ.get(ERRORS_DIR)
+    if folder and Path(folder).is_dir():
+        (Path(folder) / f"{os.getpid()}.txt").write_text(line)
+    else:
+        typer.echo(line, err=True)
+    raise typer.Exit(2) from None

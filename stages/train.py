@@ -18,8 +18,9 @@ and train.json, curves under {TRAIN_LOGS}/MODEL
 continues from the newest checkpoint whose params match.
 
 With train.nproc > 1 the command relaunches itself under torchrun (--standalone, train.nproc processes on
-this machine; data parallel, see README). Started by torchrun yourself (e.g. across machines), it joins
-the group torchrun describes.
+this machine; data parallel, see README). With train.nnodes > 1 start it on every machine: the nodes meet
+at the c10d rendezvous train.rdzv_endpoint, and a lost node ends the run with one line (rerun every node
+to resume). Started by torchrun yourself (e.g. by Slurm), it joins the group torchrun describes.
 
 Params read: seed, device, the MODEL section (see params.yaml), and
 
@@ -38,9 +39,10 @@ def run(model: str = typer.Argument(..., help="model to train: an entry of param
 
     cfg = p.model_config(model)  # unknown model -> one-line error before anything is written
     check_phases(p, model)
-    if p.train.nproc > 1 and not distributed.under_torchrun():
-        check_data_parallel({p.train.batch_size, *getattr(cfg, "batch_sizes", ())}, p.train.nproc)
-        code = distributed.launch(p.train.nproc, ["stages", "train", model, "--params", str(params)])
+    processes = p.train.nproc * p.train.nnodes
+    if processes > 1 and not distributed.under_torchrun():
+        check_data_parallel({p.train.batch_size, *getattr(cfg, "batch_sizes", ())}, processes)
+        code = distributed.launch(p.train, model, ["stages", "train", model, "--params", str(params)])
         if code:
             raise typer.Exit(code)
         return

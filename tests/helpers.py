@@ -35,6 +35,18 @@ def sh(cmd: list[str], cwd: Path, env: dict) -> str:
     return proc.stdout
 
 
+def tiny(params: dict, mirror_cache: Path) -> None:
+    """Smoke-run params: a thousand images, 20 steps, small evaluations, two seeds of each toy."""
+    params["data"].update(limit=1000, root=str(mirror_cache.parent))
+    params["train"].update(steps=20, log_every=5, checkpoint_every=10)
+    params["classifier"].update(steps=30)
+    params["eval"].update(n_samples=200, kid_subset_size=100, iw_samples=5, iw_images=50, mode_samples=500)
+    params["estimators"].update(images=2, n=[1, 4], reps=5, pilot=16, reference=16)
+    params["theory"].update(seeds=2, d_steps=20, mc_samples=2000)
+    params["modes"].update(seeds=2, steps=6, h=8, samples=200, eval_every=3)
+    params["stacked"].update(size=500)
+
+
 def repo_copy(dest: Path, edit_params) -> dict:
     """The tracked files of this repository (no results) in a fresh git repo at ``dest``, its params.yaml edited by
     ``edit_params(dict)``; returns the environment to run ``dvc`` and ``python -m stages`` there."""
@@ -55,3 +67,15 @@ def repo_copy(dest: Path, edit_params) -> dict:
                 ["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "init"]):
         sh(cmd, dest, env)
     return env
+
+
+def exp_rows(node):
+    """Every row (workspace, baseline, experiments) of ``dvc exp show --json`` output."""
+    if isinstance(node, dict):
+        if isinstance(node.get("data"), dict) and "params" in node["data"]:
+            yield node["data"]
+        for value in node.values():
+            yield from exp_rows(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from exp_rows(value)

@@ -89,6 +89,7 @@ def test_unknown_model_is_one_clear_line_from_the_real_cli(workdir):
 def test_every_command_has_help_naming_its_params():
     for command, key in [("prepare", "data.name"), ("classifier", "classifier.steps"), ("train", "train.steps"),
                          ("evaluate", "eval.n_samples"), ("baseline", "eval.n_samples"), ("report", "summary.json"),
-                         ("bench", "bench.json")]:
+                         ("bench", "bench.json"), ("sample", "--folder"), ("interpolate", "encoder"),
+                         ("compare", "seed"), ("plots_template", "vega-embed")]:
         result = CliRunner().invoke(make_app(), [command, "--help"], terminal_width=200)
         assert result.exit_code == 0 and key in result.output, (command, result.output)

@@ -14,43 +14,11 @@ from pathlib import Path
 import pytest
 import torch
 import yaml
-from helpers import repo_copy, sh
+from helpers import exp_rows, sh
 
 ROOT = Path(__file__).resolve().parents[1]
 VAE_KEYS = {"fid", "is", "kid", "precision", "recall", "classes_covered", "class_kl", "elbo", "recon_mse",
             "n_samples", "steps", "train_seconds", "parameters"}
-
-
-def _exp_rows(node):
-    """Every row (workspace, baseline, experiments) of ``dvc exp show --json`` output."""
-    if isinstance(node, dict):
-        if isinstance(node.get("data"), dict) and "params" in node["data"]:
-            yield node["data"]
-        for value in node.values():
-            yield from _exp_rows(value)
-    elif isinstance(node, list):
-        for value in node:
-            yield from _exp_rows(value)
-
-
-def tiny(params: dict, mirror_cache: Path) -> None:
-    """Smoke-run params: a thousand images, 20 steps, small evaluations."""
-    params["data"].update(limit=1000, root=str(mirror_cache.parent))
-    params["train"].update(steps=20, log_every=5, checkpoint_every=10)
-    params["classifier"].update(steps=30)
-    params["eval"].update(n_samples=200, kid_subset_size=100, iw_samples=5, iw_images=50)
-    params["estimators"].update(images=2, n=[1, 4], reps=5, pilot=16, reference=16)
-    params["theory"].update(seeds=2, d_steps=20, mc_samples=2000)
-    params["modes"].update(seeds=2, steps=6, h=8, samples=200, eval_every=3)
-    params["stacked"].update(size=500)
-    params["eval"].update(mode_samples=500)
-
-
-@pytest.fixture()
-def clone(tmp_path, mirror_cache):
-    """The tracked files of this repository in a fresh git repo, with tiny params and the mirror cache."""
-    dest = tmp_path / "repo"
-    return dest, repo_copy(dest, lambda p: tiny(p, mirror_cache))
 
 
 def test_smoke_dvc_repro(clone):
@@ -137,7 +105,7 @@ def test_smoke_dvc_repro(clone):
     shown = json.loads(sh([sys.executable, "-m", "dvc", "exp", "show", "--json"], dest, env))
     fid = {r["params"]["params.yaml"]["data"]["models"]["pggan"].get("kimg_stable"):
            r["metrics"]["metrics/eval/pggan.json"]["data"]["fid"]
-           for r in _exp_rows(shown) if "metrics/eval/pggan.json" in r.get("metrics", {})}
+           for r in exp_rows(shown) if "metrics/eval/pggan.json" in r.get("metrics", {})}
     assert {None, 1.5} <= set(fid) and fid[1.5] != fid[None], fid
     diff = json.loads(sh([sys.executable, "-m", "dvc", "metrics", "diff", "--json", "HEAD"], dest, env))
     assert "metrics/eval/pggan.json" in diff and "metrics/eval/pggan-16.json" not in diff
@@ -186,7 +154,7 @@ def test_queue_sweep_and_a_two_process_repro(clone):
     assert status.count("Success") == 2, status
     shown = json.loads(sh([sys.executable, "-m", "dvc", "exp", "show", "--json"], dest, env))
     fid = {r["params"]["params.yaml"]["data"]["model"]["h"]: r["metrics"]["metrics/eval/ae.json"]["data"]["fid"]
-           for r in _exp_rows(shown) if "metrics/eval/ae.json" in r.get("metrics", {})}
+           for r in exp_rows(shown) if "metrics/eval/ae.json" in r.get("metrics", {})}
     assert {16, 32} <= set(fid) and fid[16] != fid[32], fid
     print(sh([sys.executable, "-m", "dvc", "exp", "show", "--only-changed", "--md"], dest, env))
     # a 2-process repro: the stage relaunches itself under torchrun; rank 0 writes the model and the metrics
@@ -205,7 +173,7 @@ def test_queue_sweep_and_a_two_process_repro(clone):
 @pytest.mark.slow
 def test_kill_9_of_dvc_repro_then_dvc_repro_resumes_to_the_uninterrupted_weights(clone, tmp_path):
     """`dvc repro` killed (SIGKILL to its whole process group) during train@ae; the next `dvc repro` resumes from
-    the newest checkpoint (kept by `persist: true`) and ends at the weights of an uninterrupted run."""
+    the newest checkpoint (DVC leaves data/checkpoints alone) and ends at the weights of an uninterrupted run."""
     from helpers import default_params
 
     from genlab.io import load_torch

@@ -168,8 +168,8 @@ class ModelConfig:
 
 @dataclass(frozen=True)
 class TrainConfig:
-    batch_size: int = param(128, "images per optimizer step, over all processes (global: each of train.nproc "
-                            "processes takes batch_size / nproc of them)", positive=True)
+    batch_size: int = param(128, "images per optimizer step, over all processes (global: each of the train.nnodes x "
+                            "train.nproc processes takes its share)", positive=True)
     lr: float = param(1.0e-3, "Adam learning rate", positive=True)
     beta1: float = param(0.9, "Adam beta1", min=0.0, max=1.0)
     beta2: float = param(0.999, "Adam beta2", min=0.0, max=1.0)
@@ -182,12 +182,28 @@ class TrainConfig:
         "auto", "training arithmetic: bf16 autocast or fp32; auto = bf16 on CUDA, fp32 on the CPU")
     compile: bool = param(False, "torch.compile every network (first steps slower while it compiles; see README)")
     channels_last: bool = param(False, "NHWC memory format for the conv layers (see README for when it helps)")
-    nproc: int = param(1, "data-parallel training processes on this machine (torchrun; NCCL on CUDA with one GPU "
+    nproc: int = param(1, "data-parallel training processes per machine (torchrun; NCCL on CUDA with one GPU "
                        "each, Gloo on the CPU); results differ from 1 process only by the noise each draws", positive=True)
+    nnodes: int = param(1, "machines training together, train.nproc processes each: start `genlab train MODEL` (or "
+                        "dvc repro) on every one with the same params; they meet at train.rdzv_endpoint", positive=True)
+    rdzv_endpoint: str = param("", "host:port of the c10d rendezvous for train.nnodes > 1: an address of one node that "
+                               "every node reaches (that node hosts it); required then")
+    rdzv_id: str = param("genlab", "rendezvous run id, to which -MODEL is appended: the same on every node of one "
+                         "run, another for a second run on the same endpoint")
+    rdzv_timeout: int = param(600, "seconds a node waits for the other nodes to join the run", positive=True)
+    dist_timeout: int = param(300, "seconds a process waits for the others in a collective (all-reduce) before it "
+                              "stops with an error: a lost node ends the run instead of hanging it", positive=True)
     max_grad_norm: float = param(0.0, "clip each optimizer's gradient to this global 2-norm (0 = off)", min=0.0)
     on_nonfinite: Literal["error", "skip"] = param(
         "error", "a NaN/inf loss or gradient is never applied; error: stop at the next log point naming the model, "
         "step and loss term (the last checkpoint is kept); skip: count it in train.json and go on")
+
+    def check(self, prefix: str) -> None:
+        if self.nnodes > 1 or self.rdzv_endpoint:
+            host, _, port = self.rdzv_endpoint.rpartition(":")
+            if not host or not port.isdigit() or not 0 < int(port) < 65536:
+                raise ConfigError(f"{prefix}.rdzv_endpoint: {self.rdzv_endpoint!r} is not host:port; with "
+                                  f"{prefix}.nnodes > 1 set it to one node's address and a free port, e.g. node0:29400")
 
 
 @dataclass(frozen=True)

@@ -35,12 +35,14 @@ def save_checkpoint(ckpt_dir: Path, step: int, payload: dict) -> Path:
     return path
 
 
-def latest_checkpoint(ckpt_dir: Path, fp: str, remove_stale: bool = True) -> dict | None:
-    """The newest loadable checkpoint with fingerprint ``fp``, or None (stale ones are removed, unless
-    ``remove_stale`` is false: data-parallel ranks other than 0 only read)."""
+def latest_checkpoint(ckpt_dir: Path, fp: str, remove_stale: bool = True, at_most: int | None = None) -> dict | None:
+    """The newest loadable checkpoint with fingerprint ``fp`` (and step <= ``at_most``, if given), or None (stale
+    ones are removed, unless ``remove_stale`` is false: data-parallel processes that do not write only read)."""
     if not ckpt_dir.is_dir():
         return None
     for path in _step_files(ckpt_dir):
+        if at_most is not None and int(path.stem[5:]) > at_most:
+            continue
         try:
             ck = load_torch(path)
         except Exception as exc:  # noqa: BLE001 - truncated / corrupt / not weights-only

@@ -11,8 +11,9 @@ whether or not the run was interrupted.
 Non-finite updates are never applied (:mod:`genlab.training.update`); at each log point and before each
 checkpoint the loop reads their count and, with ``train.on_nonfinite: error``, stops naming the model, the
 first bad step and its loss term, so the newest checkpoint on disk is always one of good weights.
-With data-parallel processes only rank 0 logs, shows progress and writes checkpoints; the logged losses
-are averaged over the processes and each checkpoint holds every process's RNG state.
+With data-parallel processes the first process of each machine (local rank 0) logs, shows progress and writes
+checkpoints there; the logged losses are averaged over the processes, each checkpoint holds every process's RNG
+state, and a resumed run starts every process from the same step.
 """
 
 from __future__ import annotations
@@ -66,7 +67,7 @@ def fit(model: GenerativeModel, opt: Optimization, batches: InMemoryBatches, cfg
         start, images = begin["step"], begin["images"]
         set_rng_state(begin["rng"][world.rank] if world.size > 1 else begin["rng"])
     first_step = start
-    ck = latest_checkpoint(ckpt_dir, fp, remove_stale=world.is_main)
+    ck = resume_point(ckpt_dir, fp, world)
     if ck is not None:
         model.load_state_dict(ck["state"]["weights"])
         opt.load_state_dict(ck["state"])
@@ -87,40 +88,42 @@ def fit(model: GenerativeModel, opt: Optimization, batches: InMemoryBatches, cfg
     total = elapsed
     bar = progress(cfg.steps, f"train {name}", initial=start, disable=not world.is_main)
     precision = autocast(cfg, batches.images.device)
-    for step in range(start, cfg.steps):
-        done = step + 1
-        opt.updater.step = done
-        n, out = run_step(model, opt, batches, step, precision)
-        images += n
-        for k, v in out.items():
-            sums[k] = sums[k] + v if k in sums else v.clone()
-        count += 1
-        checkpoint = done % cfg.checkpoint_every == 0 or done == cfg.steps
-        if done % cfg.log_every == 0 or checkpoint:
-            check_finite(opt, cfg, name, ckpt_dir)
-        if done % cfg.log_every == 0 or done == cfg.steps:
-            now = time.perf_counter()
-            means = _mean_over_processes(sums, count)
-            record = {"step": done, **means, **growth_state(model),
-                      "images_per_s": (images - last_images) / max(now - last_t, 1e-9),
-                      "train_seconds": elapsed + now - t0}
-            history.append(record)
-            if live is not None:
-                _log(live, record)
-            bar.set_postfix({k: f"{v:.4g}" for k, v in record.items() if k != "step"}, refresh=False)
-            sums, count, last_t, last_images = {}, 0, now, images
-        if checkpoint:
-            total = elapsed + time.perf_counter() - t0
-            rng = distributed.all_gather(rng_state()) if world.size > 1 else rng_state()
-            if world.is_main:
-                save_checkpoint(ckpt_dir, done, {
-                    "fingerprint": fp, "state": {"weights": model.state_dict(), **opt.state_dict()}, "rng": rng,
-                    "history": history, "elapsed": total, "images": images,
-                    "skipped": skipped_before + opt.updater.skipped()})
-        bar.update(1)
-        if on_step is not None:
-            on_step(done)
-    bar.close()
+    try:  # a failed step (a lost process) ends the bar's line first, so its error stands on a line of its own
+        for step in range(start, cfg.steps):
+            done = step + 1
+            opt.updater.step = done
+            n, out = run_step(model, opt, batches, step, precision)
+            images += n
+            for k, v in out.items():
+                sums[k] = sums[k] + v if k in sums else v.clone()
+            count += 1
+            checkpoint = done % cfg.checkpoint_every == 0 or done == cfg.steps
+            if done % cfg.log_every == 0 or checkpoint:
+                check_finite(opt, cfg, name, ckpt_dir)
+            if done % cfg.log_every == 0 or done == cfg.steps:
+                now = time.perf_counter()
+                means = _mean_over_processes(sums, count)
+                record = {"step": done, **means, **growth_state(model),
+                          "images_per_s": (images - last_images) / max(now - last_t, 1e-9),
+                          "train_seconds": elapsed + now - t0}
+                history.append(record)
+                if live is not None:
+                    _log(live, record)
+                bar.set_postfix({k: f"{v:.4g}" for k, v in record.items() if k != "step"}, refresh=False)
+                sums, count, last_t, last_images = {}, 0, now, images
+            if checkpoint:
+                total = elapsed + time.perf_counter() - t0
+                rng = distributed.all_gather(rng_state()) if world.size > 1 else rng_state()
+                if world.is_main:
+                    save_checkpoint(ckpt_dir, done, {
+                        "fingerprint": fp, "state": {"weights": model.state_dict(), **opt.state_dict()}, "rng": rng,
+                        "history": history, "elapsed": total, "images": images,
+                        "skipped": skipped_before + opt.updater.skipped()})
+            bar.update(1)
+            if on_step is not None:
+                on_step(done)
+    finally:
+        bar.close()
     if live is not None:
         live.end()
     model.eval()
@@ -130,6 +133,23 @@ def fit(model: GenerativeModel, opt: Optimization, batches: InMemoryBatches, cfg
     rng = distributed.all_gather(rng_state()) if world.size > 1 else rng_state()  # where a continuing run begins
     return {"first_step": first_step, "steps": cfg.steps, "images_seen": images, "train_seconds": total,
             "history": history, "skipped_updates": skipped, "rng": rng}
+
+
+def resume_point(ckpt_dir: Path, fp: str, world: distributed.World) -> dict | None:
+    """The newest matching checkpoint, at one step for every process. Each node reads its own folder, and a node
+    killed while writing may be one checkpoint behind the others, so all take the oldest of the newest steps (each
+    folder keeps two); without a common one every process starts afresh."""
+    ck = latest_checkpoint(ckpt_dir, fp, remove_stale=world.is_main)
+    if world.size == 1:
+        return ck
+    common = min(distributed.all_gather(ck["step"] if ck else 0))
+    if ck is not None and ck["step"] > common:
+        ck = latest_checkpoint(ckpt_dir, fp, remove_stale=False, at_most=common) if common else None
+    steps = set(distributed.all_gather(ck["step"] if ck else 0))
+    if len(steps) > 1:
+        log.warning("the processes hold no common checkpoint (steps %s): starting afresh", sorted(steps))
+        return None
+    return ck
 
 
 def check_finite(opt: Optimization, cfg: TrainConfig, name: str, ckpt_dir: Path) -> None:

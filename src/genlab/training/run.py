@@ -107,7 +107,7 @@ def setup_run(name: str, params: Params, prepared: Path, start: Path | None = No
     world = distributed.world_from_env()
     device = select_device(params.device, world.local_rank, world.local_size)
     configure(device, world.local_size)
-    distributed.init(world, device)
+    distributed.init(world, device, params.train.dist_timeout)
     manifest = read_manifest(prepared)
     images, labels = load_split(prepared, "train")
     seed_everything(params.seed)
@@ -128,7 +128,8 @@ def setup_run(name: str, params: Params, prepared: Path, start: Path | None = No
     # nor how the same maths is laid out and compiled, nor (with a constant lr) the step count, so raising
     # train.steps continues a finished run. Precision counts as the resolved autocast dtype, and only when it is
     # not fp32; clipping and the process count only when they are on.
-    ignored = ("log_every", "checkpoint_every", "compile", "channels_last", "precision", "nproc", "on_nonfinite",
+    ignored = ("log_every", "checkpoint_every", "compile", "channels_last", "precision", "nproc", "nnodes",
+               "rdzv_endpoint", "rdzv_id", "rdzv_timeout", "dist_timeout", "on_nonfinite",
                "max_grad_norm") + (("steps",) if train.lr_schedule == "constant" else ())
     run = {"name": name, "seed": params.seed, "cfg": {k: v for k, v in as_dict(cfg).items() if k not in ignored},
            "model": as_dict(params.model), "train": {k: v for k, v in as_dict(train).items() if k not in ignored},
@@ -203,7 +204,7 @@ def train_model(name: str, params: Params, prepared: Path, out_dir: Path, ckpt_d
                 on_step: Callable[[int], None] | None = None, start: Path | None = None) -> dict:
     """Train model ``name`` on the prepared data, from scratch or continuing the trained run in folder ``start``;
     writes ``out_dir/model.pt`` (what evaluation loads), ``out_dir/state.pt`` (what a continuing run starts
-    from) and ``out_dir/train.json`` (rank 0 only, under torchrun)."""
+    from) and ``out_dir/train.json`` (under torchrun: the first process of each machine)."""
     r = setup_run(name, params, prepared, start)
     model, train, device, images = r.model, r.train, r.device, r.images
     summary = fit(model, r.optimization, r.batches, train, ckpt_dir, live_dir, r.fingerprint, name, on_step, r.world,
