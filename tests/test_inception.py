@@ -164,7 +164,7 @@ def test_real_features_are_cached_per_extractor_weights_and_n(prepared_small, cl
 def test_inception_cli_error_is_one_line_when_weights_are_missing(tmp_path):
     """A wrong eval.inception_weights stops the stage with one line naming the key."""
     params = tmp_path / "params.yaml"
-    params.write_text("models: [vae]\neval:\n  extractor: inception\n  inception_weights: /nonexistent/w.pth\n")
+    params.write_text("models: {vae: {family: vae, start: prepared}}\neval:\n  extractor: inception\n  inception_weights: /nonexistent/w.pth\n")
     run = subprocess.run([sys.executable, "-m", "stages", "baseline", "-p", str(params)], capture_output=True,
                          text=True, cwd=tmp_path, env={**os.environ, "PYTHONPATH": os.pathsep.join(
                              filter(None, [str(Path(__file__).parents[1]), os.environ.get("PYTHONPATH")]))})

@@ -99,7 +99,7 @@ def test_smoke_dvc_repro(clone):
     sh(["git", "add", "-A"], dest, env)
     sh(["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "baseline run"], dest, env)
     # sweeping the last phase reruns it and what reads it, and nothing else
-    out = sh([sys.executable, "-m", "dvc", "exp", "run", "-S", "models.pggan.kimg_stable=1.5"], dest, env)
+    out = sh([sys.executable, "-m", "dvc", "exp", "run", "-S", "++models.pggan.kimg_stable=1.5"], dest, env)
     ran = set(re.findall(r"Running stage '([^']+)'", out))
     assert ran == {"train@pggan", "evaluate@pggan", "claims", "report"}, ran
     shown = json.loads(sh([sys.executable, "-m", "dvc", "exp", "show", "--json"], dest, env))

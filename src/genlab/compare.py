@@ -69,12 +69,9 @@ def _shrink(widths: list[int], mins: list[int], budget: int) -> list[int]:
     return widths
 
 
-def render(changed: list[str], groups: list[Setting], models: list[str], metric: str = "fid", width: int = 120,
-           gap: int = 2) -> str:
-    """The table as text at most ``width`` columns wide: the numbers keep their width; the experiment names, the
-    params (one column each, or ``key=value`` pairs in one column when those do not fit) and the seeds are cut
-    short (…) where the table must shrink."""
-    numbers = [[_cell(g.metrics.get(m, [])) for m in models] for g in groups]
+def _table(changed: list[str], groups: list[Setting], models: list[str], numbers: list[list[str]], width: int,
+           gap: int) -> list[str]:
+    """One table of the rows: the settings on the left, one column per model on the right."""
     right = [max([len(m), *(len(row[j]) for row in numbers)]) for j, m in enumerate(models)]
     budget = width - sum(w + gap for w in right)
     names = [g.names[0] + (f" +{len(g.names) - 1}" if len(g.names) > 1 else "") for g in groups]
@@ -90,13 +87,32 @@ def render(changed: list[str], groups: list[Setting], models: list[str], metric:
         if sum(left) + gap * len(header) <= budget:
             break
     widths = left + right
-    lines = [[*header, *models], *([*r, *n] for r, n in zip(rows, numbers))]
     text = []
-    for i, cells in enumerate(lines):
+    for i, cells in enumerate([[*header, *models], *([*r, *n] for r, n in zip(rows, numbers))]):
         parts = [_fit(c, w).ljust(w) if j < len(left) else c.rjust(w) for j, (c, w) in enumerate(zip(cells, widths))]
-        text.append((" " * gap).join(parts).rstrip())
+        text.append((" " * gap).join(parts)[:width].rstrip())
         if i == 0:
             text.append("─" * len(text[0]))
+    return text
+
+
+def render(changed: list[str], groups: list[Setting], models: list[str], metric: str = "fid", width: int = 120,
+           gap: int = 2, left: int = 48) -> str:
+    """The table as text at most ``width`` columns wide: the numbers keep their width; the experiment names, the
+    params (one column each, or ``key=value`` pairs in one column when those do not fit) and the seeds are cut
+    short (…) where the table must shrink. Models that leave the settings fewer than ``left`` columns go on to a
+    second table below the first (same rows, the next models), as a terminal pager would wrap them."""
+    numbers = [[_cell(g.metrics.get(m, [])) for m in models] for g in groups]
+    columns = [max([len(m), *(len(row[j]) for row in numbers)]) + gap for j, m in enumerate(models)]
+    chunks: list[list[int]] = [[]]
+    for j, w in enumerate(columns):
+        if chunks[-1] and sum(columns[i] for i in chunks[-1]) + w > width - left:
+            chunks.append([])
+        chunks[-1].append(j)
+    text: list[str] = []
+    for chunk in chunks:
+        text += ([""] if text else []) + _table(changed, groups, [models[j] for j in chunk],
+                                                [[row[j] for j in chunk] for row in numbers], width, gap)
     many = any(len(g.seeds) > 1 for g in groups)
     title = f"{metric} per model" + (" (mean ± std over seeds)" if many else "")
     return "\n".join([title, "", *text])
