@@ -37,7 +37,7 @@ def run(model: str = typer.Argument(..., help=f"model to evaluate: {' | '.join(F
     from genlab.errors import DataError
     from genlab.io import write_json
     from genlab.metrics.evaluate import evaluate_model
-    from genlab.metrics.scoring import check_extractors
+    from genlab.metrics.scoring import check_extractors, check_memory
     from genlab.models.registry import load_model
     from genlab.device import configure, select_device
 
@@ -48,9 +48,10 @@ def run(model: str = typer.Argument(..., help=f"model to evaluate: {' | '.join(F
     device = select_device(p.device)
     configure(device)
     check_extractors(p.eval, device)  # a missing Inception file fails here, before any data is read
-    net, meta = load_model(path, device)
-    images, labels = load_split(PREPARED, "test")
+    net, meta = load_model(path, device, model)
     manifest = read_manifest(PREPARED)
+    check_memory(p.eval, p.eval.n_samples, net.shape, manifest["splits"]["test"]["shape"][0], device)
+    images, labels = load_split(PREPARED, "test")
     metrics = evaluate_model(net, images, labels, CLASSIFIER, p.eval, p.seed, GRIDS / model, model,
                              manifest["num_classes"])
     metrics.update({k: meta[k] for k in ("steps", "images_seen", "width", "z", "train_seconds", "parameters", "phases")

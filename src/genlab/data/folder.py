@@ -18,6 +18,7 @@ import numpy as np
 import torch
 from PIL import Image
 
+from genlab import memory
 from genlab.errors import DataError
 
 log = logging.getLogger(__name__)
@@ -67,6 +68,7 @@ def load_folder(root: Path, test_fraction: float, size: int | None = None) -> di
     with _open(files[0]) as first:
         mode = "L" if first.mode in ("1", "L", "I;16", "I") else "RGB"
         size = size or min(first.size)
+    memory.check_prepared(len(files), len(mode), size, f"folder {root}")  # before any image is decoded
     images = np.stack([_read(p, mode, size) for p in files])
     labels = np.array([classes.index(p.relative_to(root).parts[0]) if len(p.relative_to(root).parts) > 1 else 0
                        for p in files], dtype=np.int64)

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import torch
 
+from genlab import memory
 from genlab.config import DataConfig, as_dict
 from genlab.data.sources import load_source
 from genlab.data.tensors import BINARIZE_SEED, binarize, fit_resolution
@@ -33,6 +34,8 @@ def prepare(cfg: DataConfig, out_dir: Path) -> dict:
     if cfg.limit:
         splits["train_images"] = splits["train_images"][: cfg.limit]
         splits["train_labels"] = splits["train_labels"][: cfg.limit]
+    n = len(splits["train_images"]) + len(splits["test_images"])
+    memory.check_prepared(n, splits["train_images"].shape[1], cfg.resolution, source)  # before any resize
     for i, split in enumerate(("train", "test")):
         splits[f"{split}_images"] = fit_resolution(splits[f"{split}_images"], cfg.resolution)
         if cfg.binarize:

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import logging
+import math
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable, Protocol, runtime_checkable
 
 import torch
 
-from genlab import provenance
+from genlab import memory, provenance
 from genlab.config import ConfigError, Params, TrainConfig, as_dict
-from genlab.device import configure, seed_everything, select_device
+from genlab.device import configure, cpu_cores, seed_everything, select_device
 from genlab.data.batches import InMemoryBatches
 from genlab.data.prepare import load_split, read_manifest
 from genlab.io import save_torch, write_json
@@ -90,6 +91,7 @@ def setup_run(name: str, params: Params, prepared: Path) -> TrainingRun:
     seed_everything(params.seed)
     cfg = params.model_config(name)
     steps = model_steps(cfg, params.train)
+    check_machine(name, params, images.shape[1:], manifest["num_classes"], images.nbytes + labels.nbytes, device)
     model = build_model(name, cfg, params.model, images.shape[1:], manifest["num_classes"], steps).to(device)
     prepare_model(model, params.train)
     # a model with its own schedule (pggan) may need fewer steps than its budget
@@ -122,6 +124,28 @@ def setup_run(name: str, params: Params, prepared: Path) -> TrainingRun:
     batches = InMemoryBatches(images, labels, train.batch_size, params.seed, device, world.rank, world.size)
     return TrainingRun(name, cfg, model, optimization, batches, train, fingerprint(run), images,
                        manifest["num_classes"], device, world)
+
+
+def check_machine(name: str, params: Params, shape, num_classes: int, data: int, device: torch.device,
+                  processes: int = 1) -> None:
+    """Before anything is built: refuse (one line) a run whose ``processes`` outnumber the GPUs or whose memory
+    (estimated from the params, :mod:`genlab.memory`) exceeds what ``device`` has free; ``data``: bytes of the
+    training split."""
+    memory.check_processes(processes, device, cpu_cores())
+
+    def build(p: Params) -> GenerativeModel:
+        cfg = p.model_config(name)
+        return build_model(name, cfg, p.model, shape, num_classes, model_steps(cfg, p.train))
+
+    memory.check_training(build, params, name, data, device, processes)
+
+
+def check_launch(name: str, params: Params, prepared: Path) -> None:
+    """:func:`check_machine` for the ``train.nproc`` processes torchrun is about to start (from the manifest)."""
+    manifest = read_manifest(prepared)
+    n, *shape = manifest["splits"]["train"]["shape"]
+    check_machine(name, params, shape, manifest["num_classes"], n * (math.prod(shape) + 8), select_device(params.device),
+                  params.train.nproc)
 
 
 def check_data_parallel(sizes, processes: int) -> None:
@@ -174,6 +198,6 @@ def train_model(name: str, params: Params, prepared: Path, out_dir: Path, ckpt_d
     save_torch(out_dir / "model.pt", {
         "name": name, "cfg": as_dict(r.cfg), "model": as_dict(params.model), "train": as_dict(train),
         "steps": model.steps, "shape": list(images.shape[1:]), "num_classes": r.num_classes,
-        "weights": model.state_dict(), "meta": meta})
+        "weights": model.state_dict(), "meta": meta}, kind="model")
     write_json(out_dir / "train.json", meta)
     return meta
