@@ -9,7 +9,7 @@ from pathlib import Path
 
 import typer
 
-from genlab.errors import USER_ERRORS
+from genlab.errors import USER_ERRORS, Interrupted
 
 PREPARED = Path("data/prepared")
 MODELS_DIR = Path("data/models")
@@ -36,7 +36,8 @@ def setup_logging() -> None:
 
 
 def stage(fn):
-    """Wrap a stage: logging on, and a bad param or bad data -> one line on stderr and exit code 2."""
+    """Wrap a stage: logging on; a bad param or bad data -> one line on stderr and exit code 2; an interrupt -> one
+    line and 128 + the signal's number (130 for Ctrl-C, 143 for SIGTERM)."""
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
@@ -46,6 +47,14 @@ def stage(fn):
         except USER_ERRORS as exc:
             typer.echo(f"error: {exc}", err=True)
             raise typer.Exit(2) from None
+        except Interrupted as exc:  # training checkpointed the step it stopped at
+            if str(exc):
+                typer.echo(str(exc), err=True)
+            raise typer.Exit(exc.exit_code) from None
+        except KeyboardInterrupt:
+            typer.echo("interrupted; every output is written atomically, so none is half-written: rerun to finish",
+                       err=True)
+            raise typer.Exit(130) from None
         except OSError as exc:
             if exc.errno not in WRITE_ERRORS:
                 raise

@@ -20,8 +20,6 @@ Backends: NCCL on CUDA (one GPU per process, ``cuda:LOCAL_RANK``), Gloo on the C
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from dataclasses import dataclass
 
 import torch
@@ -103,6 +101,15 @@ def all_average(tensors: list[torch.Tensor]) -> None:
         offset += t.numel()
 
 
+def all_max(value: int, device: torch.device) -> int:
+    """The largest ``value`` over the processes (one all-reduce; every process gets the same answer)."""
+    if size() == 1:
+        return value
+    t = torch.tensor([value], device=device)
+    dist.all_reduce(t, op=dist.ReduceOp.MAX)
+    return int(t.item())
+
+
 def all_gather(obj) -> list:
     """``obj`` of every rank, in rank order (e.g. the RNG states a checkpoint must hold for each process)."""
     if size() == 1:
@@ -113,6 +120,20 @@ def all_gather(obj) -> list:
 
 
 def launch(nproc: int, argv: list[str]) -> int:
-    """Run ``python -m <argv>`` in ``nproc`` processes on this machine with torchrun; returns its exit code."""
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc-per-node={nproc}", "-m", *argv]
-    return subprocess.call(cmd)
+    """Run ``python -m <argv>`` in ``nproc`` processes on this machine with torchrun (``--standalone``), its launcher
+    running in this process -> the exit code: 0, the first failed process's, or 128 + the signal (Ctrl-C, SIGTERM)
+    that stopped this launcher. torchrun passes such a signal on to the processes, which then checkpoint and stop
+    together (:mod:`genlab.training.interrupt`), and kills those still running 30 s later; nothing of torchrun's own
+    traceback is printed."""
+    from torch.distributed import run as torchrun
+    from torch.distributed.elastic.multiprocessing.api import SignalException
+    from torch.distributed.elastic.multiprocessing.errors import ChildFailedError
+
+    try:
+        torchrun.run(torchrun.parse_args(["--standalone", f"--nproc-per-node={nproc}", "-m", *argv]))
+    except SignalException as exc:
+        return 128 + int(exc.sigval)
+    except ChildFailedError as exc:
+        code = exc.get_first_failure()[1].exitcode
+        return code if code > 0 else 128 - code  # killed by a signal: the shell's convention
+    return 0
