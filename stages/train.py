@@ -31,14 +31,16 @@ def run(model: str = typer.Argument(..., help=f"model to train: {' | '.join(FAMI
     p = load_params(params, config_classes())
     # Heavy imports only once the params are valid: a bad param fails fast.
     from genlab.training import distributed
+    from genlab.training.lock import single_writer
     from genlab.training.run import check_data_parallel, check_launch, train_model
 
     cfg = p.model_config(model)  # unknown model -> one-line error before anything is written
-    if p.train.nproc > 1 and not distributed.under_torchrun():
-        check_data_parallel({p.train.batch_size, *getattr(cfg, "batch_sizes", ())}, p.train.nproc)
-        check_launch(model, p, PREPARED)  # the processes' GPUs and memory, before any starts
-        code = distributed.launch(p.train.nproc, ["stages", "train", model, "--params", str(params)])
-        if code:
-            raise typer.Exit(code)
-        return
-    train_model(model, p, PREPARED, MODELS_DIR / model, CHECKPOINTS / model, TRAIN_LOGS / model)
+    with single_writer(CHECKPOINTS / model, distributed.world_from_env().is_main):  # one `train` per model at a time
+        if p.train.nproc > 1 and not distributed.under_torchrun():
+            check_data_parallel({p.train.batch_size, *getattr(cfg, "batch_sizes", ())}, p.train.nproc)
+            check_launch(model, p, PREPARED)  # the processes' GPUs and memory, before any starts
+            code = distributed.launch(p.train.nproc, ["stages", "train", model, "--params", str(params)])
+            if code:
+                raise typer.Exit(code)
+            return
+        train_model(model, p, PREPARED, MODELS_DIR / model, CHECKPOINTS / model, TRAIN_LOGS / model)
