@@ -171,7 +171,7 @@ def read_checked(path: str | Path, kind: str, fix: str) -> dict:
                         f"older genlab); {fix}")
     if tag["kind"] != kind:
         raise DataError(f"{path}: a genlab {_short(tag['kind'])} file where a {kind} file belongs; {fix}")
-    if tag.get("version") != FORMATS[kind]:
+    if type(tag.get("version")) is not int or tag["version"] != FORMATS[kind]:
         raise DataError(f"{path}: a {kind} file of format version {_short(tag.get('version'))}, this genlab reads "
                         f"version {FORMATS[kind]}; {fix}")
     return {k: v for k, v in obj.items() if k != "format"}
