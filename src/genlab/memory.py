@@ -1,15 +1,16 @@
 """What the params ask of the machine, checked before anything is allocated: one line, never an allocator's traceback.
 
-Estimates, in bytes (rough, and on the low side so that a run that fits is never refused):
+Estimates, in bytes, of what the params imply (rough: allocator overheads and short-lived copies are left out, so
+a run that passes can still run out of memory, but one that is refused asks for more than the machine has):
 
-- prepared data: the images at ``data.resolution``, held about :data:`PREPARE_COPIES` times while they are
-  converted and saved, plus the float chunks of the resize;
+- prepared data: the images at ``data.resolution``, held :data:`PREPARE_COPIES` times while they are resized
+  and saved, plus the float chunks of the resize;
 - training: every parameter and buffer of the model, built on the ``meta`` device (nothing allocated), with a
   gradient and Adam's two moments for each trained parameter (EMA copies are sub-modules, so counted); the
   activations of one step (the largest phase), tallied op by op on ``meta`` tensors; the training images when
   they go to a GPU; per extra data-parallel process on the CPU, its own copy of all that and of this process;
-- evaluation: the uint8 samples and a float copy, the features of samples and reference, the blocks of
-  distances behind precision/recall, the test images as floats.
+- evaluation: the uint8 samples, the features of samples and reference, the blocks of distances behind
+  precision/recall, the test images as floats.
 
 Available memory: on the CPU ``MemAvailable`` of ``/proc/meminfo``, capped by the cgroup's limit minus its usage
 (v2 ``memory.max``/``memory.current``, v1 ``memory.limit_in_bytes``/``memory.usage_in_bytes``); on CUDA the free
@@ -31,7 +32,7 @@ from genlab.errors import ResourceError
 
 log = logging.getLogger(__name__)
 
-PREPARE_COPIES = 4  # the decoded or resized images, their concatenation, the split's copy and its serialization
+PREPARE_COPIES = 2  # the resized chunks and their concatenation (then a split and its serialization)
 RESIZE_CHUNK = 1024  # images resized at once by genlab.data.tensors.fit_resolution
 PRC_BLOCK = 10000  # torch-fidelity's precision/recall distance blocks (prc_batch_size)
 CGROUP = Path("/sys/fs/cgroup")
@@ -226,13 +227,13 @@ def check_processes(processes: int, device: torch.device, cores: int) -> None:
 
 
 def check_evaluation(n_samples: int, shape, n_reference: int, feature_dims: int, device: torch.device) -> None:
-    """Refuse an evaluation whose samples (uint8 and a float copy), features (``feature_dims`` per image, of samples
-    and reference) and precision/recall distance blocks do not fit in RAM (where they live, whatever the device)."""
+    """Refuse an evaluation whose uint8 samples, features (``feature_dims`` per image, of samples and reference) and
+    precision/recall distance blocks do not fit in RAM (where they live, whatever the device)."""
     pixels = 1
     for s in shape:
         pixels *= s
     n = max(n_samples, n_reference)
-    need = 5 * n_samples * pixels + 2 * 4 * feature_dims * (n_samples + n_reference) + 2 * 4 * min(n, PRC_BLOCK) * n
+    need = n_samples * pixels + 2 * 4 * feature_dims * (n_samples + n_reference) + 2 * 4 * min(n, PRC_BLOCK) * n
     if device.type == "cpu":
         need += 4 * n_reference * pixels  # the test images as floats
     require(need, torch.device("cpu"), f"evaluating {n_samples} samples of {'x'.join(map(str, shape))} against "
