@@ -21,7 +21,6 @@ import json
 import logging
 import os
 import pickle
-import shutil
 from pathlib import Path
 
 import pytest
@@ -208,8 +207,8 @@ def byte_damage(data, pristine: bytes, others: dict[str, bytes]) -> tuple[str, b
     return kind, _torch_bytes(obj)
 
 
-def tag_damage(data, obj: dict) -> tuple[str, dict]:
-    """The format tag removed, of another kind, or of another version."""
+def tag_damage(data, obj: dict, pool=WRONG_TYPES) -> tuple[str, dict]:
+    """The format tag removed, of another kind, or of another version (an integer, or a value from ``pool``)."""
     obj = dict(obj)
     kind = data.draw(st.sampled_from(["untagged", "kind", "version"]))
     if kind == "untagged":
@@ -220,7 +219,7 @@ def tag_damage(data, obj: dict) -> tuple[str, dict]:
         obj["format"] = {**obj["format"], "kind": other}
     else:
         obj["format"] = {**obj["format"], "version": data.draw(st.one_of(
-            st.integers().filter(lambda v: v != obj["format"]["version"]), WRONG_TYPES))}
+            st.integers().filter(lambda v: v != obj["format"]["version"]), pool))}
     return f"tag:{kind}", obj
 
 
@@ -388,7 +387,7 @@ def _manifest_damage(data, pristine: bytes, others, split: str) -> tuple[str, by
         return "json", json.dumps(data.draw(st.sampled_from([[], [1, 2], 3, "manifest", None, {}]))).encode()
     obj = json.loads(pristine)
     if how == "tag":
-        kind, obj = tag_damage(data, obj)
+        kind, obj = tag_damage(data, obj, st.sampled_from(JSON_TYPES))
     else:
         entries = {"num_classes": obj, "splits": obj, split: obj["splits"]}
         entries.update({k: obj["splits"][split] for k in ("shape", "images_sha256", "labels_sha256")})
@@ -478,6 +477,8 @@ def test_a_damaged_newest_checkpoint_resumes_from_the_one_before(work, data):
         assert "Traceback" not in result.output, detail
         assert any(w.startswith(NEWEST) or f"checkpoint {NEWEST}" in w for w in warnings), detail
         assert len([w for w in warnings if NEWEST in w]) == 1 and all("\n" not in w for w in warnings), detail
+        stale = any(w.startswith(f"removing checkpoint {NEWEST}") for w in warnings)  # a fingerprint of other params
+        assert stale or (folder / f"{NEWEST}.damaged").read_bytes() == damaged, detail  # kept aside, out of rotation
         weights = _weights(folder / MODEL)
         assert weights.keys() == reference.keys() and all(torch.equal(weights[k], reference[k]) for k in weights)
         assert _changed(folder, pristine, ignore=REWRITTEN_BY_TRAIN) == [], detail
