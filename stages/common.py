@@ -30,6 +30,15 @@ ParamsOption = typer.Option(Path("params.yaml"), "--params", "-p", help="params 
 log = logging.getLogger("genlab")
 
 
+def read_metrics(path: Path):
+    """A metrics JSON file written by an earlier stage, or None when there is none; a damaged one is one line."""
+    if not path.is_file():
+        return None
+    from genlab.io import load_file
+
+    return load_file(path, "rerun the stage that writes it (dvc repro) to write it again")
+
+
 def setup_logging() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s",
                         datefmt="%H:%M:%S")

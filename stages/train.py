@@ -12,7 +12,8 @@ HELP = f"""Train MODEL ({" | ".join(FAMILIES)}; it must be in params.yaml's mode
 
 Writes {MODELS_DIR}/MODEL/model.pt (weights-only) and train.json, curves under {TRAIN_LOGS}/MODEL
 (dvclive), and resumable checkpoints under {CHECKPOINTS}/MODEL: rerun after an interruption and it
-continues from the newest checkpoint whose params match.
+continues from the newest checkpoint whose params match. Ctrl-C or SIGTERM writes a checkpoint at the
+current step and exits 130 or 143. One writer per model: a second train of MODEL refuses while one runs.
 
 With train.nproc > 1 the command relaunches itself under torchrun (--standalone, train.nproc processes on
 this machine; data parallel, see README). Started by torchrun yourself (e.g. across machines), it joins
