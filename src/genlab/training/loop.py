@@ -68,7 +68,7 @@ def fit(model: GenerativeModel, opt: Optimization, batches: InMemoryBatches, cfg
     device = batches.images.device
     sums: dict[str, torch.Tensor] = {}  # logged values summed since the last log point, and their count
     count = 0
-    ck = resume(model, opt, ckpt_dir, fp, world)
+    ck = resume(model, opt, ckpt_dir, fp, world, device)
     if ck is not None:
         start, history, elapsed = ck["step"], ck["history"], ck["elapsed"]
         images = ck.get("images", start * batches.batch_size)
@@ -140,10 +140,11 @@ def fit(model: GenerativeModel, opt: Optimization, batches: InMemoryBatches, cfg
             "skipped_updates": skipped}
 
 
-def resume(model: GenerativeModel, opt: Optimization, ckpt_dir: Path, fp: str,
-           world: distributed.World) -> dict | None:
+def resume(model: GenerativeModel, opt: Optimization, ckpt_dir: Path, fp: str, world: distributed.World,
+           device: torch.device) -> dict | None:
     """Restore the newest checkpoint of this run that fits into ``model``, ``opt`` and the RNG, or leave them as
-    they are (when every checkpoint is damaged, the state a failed restore touched is put back)."""
+    they are (when every checkpoint is damaged, the state a failed restore touched is put back). Data-parallel
+    processes must have restored the same step."""
     fresh: list = []
 
     def restore(ck: dict) -> None:
@@ -160,6 +161,10 @@ def resume(model: GenerativeModel, opt: Optimization, ckpt_dir: Path, fp: str,
         model.load_state_dict(state["weights"])
         opt.load_state_dict(state)
         set_rng_state(rng)
+    step = ck["step"] if ck is not None else 0
+    if world.size > 1 and distributed.all_max(step, device) != -distributed.all_max(-step, device):
+        raise TrainingError(f"{ckpt_dir}: the processes found different checkpoints to resume from (a damaged one "
+                            "that only some could read); remove the damaged checkpoints, then rerun")
     return ck
 
 
