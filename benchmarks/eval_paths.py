@@ -16,10 +16,11 @@ import torch
 
 from genlab.bench.flops import synchronize
 from genlab.config import load_params
+from genlab.models.registry import config_classes
 from genlab.data.tensors import to_uint8
 from genlab.metrics.fidelity import FeatureScorer
 from genlab.device import configure, select_device
-from genlab.training.run import load_model
+from genlab.models.registry import load_model
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -40,14 +41,14 @@ def main() -> None:
     ap.add_argument("models", nargs="*", default=["vae", "gan", "pggan"])
     ap.add_argument("--repeats", type=int, default=3)
     args = ap.parse_args()
-    params = load_params(ROOT / "params.yaml")
+    params = load_params(ROOT / "params.yaml", config_classes())
     device = select_device(params.device)
     configure(device)
     n = params.eval.n_samples
     print(f"| model | grad mode | batch | generate {n} (s) | domain features of {n} (s) |\n|---|---|---|---|---|")
     for name in args.models:
         model, _ = load_model(ROOT / "data/models" / name / "model.pt", device)
-        sampler = next(iter(model.samplers().values()))
+        sampler = model.sample
         for mode_name, mode in (("no_grad", torch.no_grad), ("inference_mode", torch.inference_mode)):
             for batch in (250, 500, 2000):
                 scorer = FeatureScorer("domain", ROOT / "data/models/classifier/classifier.pt", device, batch)

@@ -16,6 +16,7 @@ so a drifting machine affects every row alike:
 from __future__ import annotations
 
 import argparse
+import contextlib
 import statistics
 import time
 from pathlib import Path
@@ -26,8 +27,10 @@ from torch.utils.data import DataLoader, TensorDataset
 
 from genlab.config import load_params
 from genlab.data.tensors import to_unit
-from genlab.nn.stacks import Dropout
 from genlab.device import cpu_cores
+from genlab.models.registry import config_classes
+from genlab.nn.stacks import Dropout
+from genlab.training.loop import run_step
 from genlab.training.run import setup_run
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -36,11 +39,11 @@ SWITCHES = ("fused Adam", "no per-step sync", "in-memory batches", "rand-mask dr
 
 def build(name: str, params, off: set[str]):
     run = setup_run(name, params, ROOT / "data/prepared")
-    model = run.model
+    model, opt = run.model, run.optimization
     if "fused Adam" in off:
-        for key, opt in model.optimizers.items():
-            groups = [{k: v for k, v in g.items() if k not in ("fused", "foreach")} for g in opt.param_groups]
-            model.optimizers[key] = torch.optim.Adam(groups, foreach=False, fused=False)
+        for key, o in opt.optimizers.items():
+            groups = [{k: v for k, v in g.items() if k not in ("fused", "foreach")} for g in o.param_groups]
+            opt.optimizers[key] = torch.optim.Adam(groups, foreach=False, fused=False)
     if "rand-mask dropout" in off:
         for parent in model.modules():
             for child_name, child in parent.named_children():
@@ -57,7 +60,7 @@ def build(name: str, params, off: set[str]):
         source = batches()
         next_batch = lambda step: next(source)  # noqa: E731
     else:
-        next_batch = lambda step: model.begin_step(step, run.batches)  # noqa: E731
+        next_batch = None
     sync = "no per-step sync" in off
     threads = 1 if "all cores" in off else cpu_cores()
     state = {"step": 0}
@@ -67,8 +70,10 @@ def build(name: str, params, off: set[str]):
         model.train()
         t0 = time.perf_counter()
         for _ in range(n):
-            x, y = next_batch(state["step"])
-            out = model.train_step(x, y)
+            if next_batch is None:  # the loop's own step: in-memory batches (and a growth clock)
+                out = run_step(model, opt, run.batches, state["step"], contextlib.nullcontext())[1]
+            else:
+                out = opt.step(*next_batch(state["step"]))
             if sync:
                 {k: float(v) for k, v in out.items()}
             state["step"] += 1
@@ -82,7 +87,7 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=40)
     ap.add_argument("--rounds", type=int, default=3)
     args = ap.parse_args()
-    params = load_params(ROOT / "params.yaml")
+    params = load_params(ROOT / "params.yaml", config_classes())
     print("| model | configuration | images/s | vs all fast paths |\n|---|---|---|---|")
     for name in args.models:
         configs = {"all fast paths": set(), **{f"- {s}": {s} for s in SWITCHES}, "none (before)": set(SWITCHES)}

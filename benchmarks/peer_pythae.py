@@ -38,6 +38,7 @@ from genlab.config import load_params
 from genlab.data.prepare import load_split
 from genlab.data.tensors import to_unit
 from genlab.io import write_json
+from genlab.models.registry import config_classes
 from genlab.metrics.scoring import Scoring, generate
 from genlab.training.precision import autocast
 from genlab.training.loop import run_step
@@ -111,12 +112,12 @@ class LatentDiscriminator(BaseDiscriminator):
         return ModelOutput(embedding=torch.sigmoid(self.net(z)))
 
 
-def pythae_trainer(name: str, ours, images: torch.Tensor, workdir: str):
-    """pythae's model and trainer for genlab model ``ours`` (its freshly initialised networks, deep-copied)."""
+def pythae_trainer(name: str, ours, c, images: torch.Tensor, workdir: str):
+    """pythae's model and trainer for genlab model ``ours`` (its freshly initialised networks, deep-copied), with
+    the train section ``c``'s batch size, lr and betas."""
     import copy
 
     net = copy.deepcopy(ours)
-    c = net.train_cfg
     shape, z = tuple(net.shape), net.z
     data = BaseDataset(to_unit(images), torch.zeros(len(images)))
     common = dict(output_dir=workdir, per_device_train_batch_size=c.batch_size, num_epochs=1,
@@ -160,7 +161,7 @@ class Genlab:
     def steps(self, n: int) -> int:
         images = 0
         for _ in range(n):
-            images += run_step(self.run.model, self.run.batches, self.step, self.precision)[0]
+            images += run_step(self.run.model, self.run.optimization, self.run.batches, self.step, self.precision)[0]
             self.step += 1
         return images
 
@@ -172,11 +173,11 @@ class Genlab:
 class Pythae:
     """pythae's side: its trainer's own epoch loop over a dataset of exactly ``chunk`` batches."""
 
-    def __init__(self, name: str, ours, images: torch.Tensor, chunk: int, workdir: str):
-        n = chunk * ours.train_cfg.batch_size
-        self.model, self.trainer = pythae_trainer(name, ours, images[:n], workdir)
+    def __init__(self, name: str, run, images: torch.Tensor, chunk: int, workdir: str):
+        n = chunk * run.train.batch_size
+        self.model, self.trainer = pythae_trainer(name, run.model, run.train, images[:n], workdir)
         self.trainer.prepare_training()
-        self.epoch, self.chunk, self.batch = 0, chunk, ours.train_cfg.batch_size
+        self.epoch, self.chunk, self.batch = 0, chunk, run.train.batch_size
 
     def steps(self, n: int) -> int:
         assert n == self.chunk
@@ -211,7 +212,7 @@ def main() -> None:
     ap.add_argument("--params", default=str(ROOT / "params.yaml"))
     ap.add_argument("--out", default=str(ROOT / "metrics/bench_pythae.json"))
     args = ap.parse_args()
-    params = load_params(Path(args.params))
+    params = load_params(Path(args.params), config_classes())
     train_images, _ = load_split(PREPARED, "train")
     test_images, _ = load_split(PREPARED, "test")
     rows = []
@@ -222,7 +223,7 @@ def main() -> None:
             ev = replace(params.eval, extractor="domain")
             scoring = Scoring(test_images, CLASSIFIER, ev, device)
             # 1. throughput, A B A B on fresh copies of the same initial networks
-            ours, peer = Genlab(setup_run(name, params, PREPARED)), Pythae(name, run.model, train_images, args.steps, work)
+            ours, peer = Genlab(setup_run(name, params, PREPARED)), Pythae(name, run, train_images, args.steps, work)
             # warm-up, FLOP-counted: what each library computes per trained image explains much of the ratio
             flops = {k: count_flops(lambda: side.steps(args.steps)) / (args.steps * run.train.batch_size)
                      for k, side in (("genlab", ours), ("pythae", peer))}
@@ -238,7 +239,7 @@ def main() -> None:
             # 2. domain FID after the same wall time from the same initial networks: the two train in alternating
             # chunks of 50 steps, each on its own clock, so a drift in the machine's speed hits both alike
             sides = {"genlab": Genlab(setup_run(name, params, PREPARED)),
-                     "pythae": Pythae(name, setup_run(name, params, PREPARED).model, train_images, 50, work)}
+                     "pythae": Pythae(name, setup_run(name, params, PREPARED), train_images, 50, work)}
             clock, seen = dict.fromkeys(sides, 0.0), dict.fromkeys(sides, 0)
             while min(clock.values()) < args.seconds:
                 for label, side in sides.items():

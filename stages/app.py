@@ -12,8 +12,8 @@ import sys
 import typer
 
 
-COMMANDS = ("prepare", "classifier", "train", "evaluate", "baseline", "theory", "estimators", "claims", "report",
-            "ablation", "bench")
+COMMANDS = ("prepare", "stack", "classifier", "train", "evaluate", "baseline", "theory", "modes", "estimators", "claims",
+            "report", "ablation", "bench", "sample", "interpolate", "compare", "plots_template")
 
 
 def make_app(commands=COMMANDS) -> typer.Typer:

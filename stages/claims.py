@@ -6,7 +6,7 @@ from genlab.config import load_params
 from stages.common import EVAL, METRICS, ParamsOption, log, read_metrics, stage
 
 HELP = f"""Decide every claim of the lab (src/genlab/claims/registry.py) from the results of this run: each model's
-{EVAL}/<model>.json (its seeds), {METRICS}/theory.json and {METRICS}/estimators.json. A claim's parts compare a
+{EVAL}/<model>.json (its seeds), {METRICS}/theory.json, {METRICS}/modes.json and {METRICS}/estimators.json. A claim's parts compare a
 per-seed mean with a bound, or two run groups by Welch's difference, through 95% Student t intervals; a claim
 holds when every part's interval is on the claimed side, fails when one is on the other side, and is inconclusive
 otherwise (one seed: always). Writes {METRICS}/claims.json."""
@@ -20,7 +20,8 @@ def run(params: Path = ParamsOption) -> None:
 
     runs = {m: r for m in p.models if (r := read_metrics(EVAL / f"{m}.json")) is not None}
     results = Results(runs={"default": [runs]},
-                      files={name: f for name in ("theory", "estimators") if (f := read_metrics(METRICS / f"{name}.json"))})
+                      files={name: f for name in ("theory", "modes", "estimators")
+                             if (f := read_metrics(METRICS / f"{name}.json"))})
     verdicts = all_verdicts(results)
     write_json(METRICS / "claims.json", {"seeds": {"default": [p.seed]}, "claims": verdicts})
     log.info("claims: %s", {v["id"]: v["verdict"] for v in verdicts})

@@ -5,13 +5,15 @@ from __future__ import annotations
 import errno
 import functools
 import logging
+import os
 from pathlib import Path
 
 import typer
 
-from genlab.errors import USER_ERRORS, Interrupted
+from genlab.errors import ERRORS_DIR, USER_ERRORS, Interrupted
 
-PREPARED = Path("data/prepared")
+DATA = Path("data")
+PREPARED = DATA / "prepared"
 MODELS_DIR = Path("data/models")
 CHECKPOINTS = Path("data/checkpoints")
 CLASSIFIER = MODELS_DIR / "classifier" / "classifier.pt"
@@ -54,21 +56,28 @@ def stage(fn):
         try:
             return fn(*args, **kwargs)
         except USER_ERRORS as exc:
-            typer.echo(f"error: {exc}", err=True)
-            raise typer.Exit(2) from None
+            fail(f"error: {exc}")
         except Interrupted as exc:  # training checkpointed the step it stopped at
-            if str(exc):
-                typer.echo(str(exc), err=True)
-            raise typer.Exit(exc.exit_code) from None
+            fail(str(exc), exc.exit_code)
         except KeyboardInterrupt:
-            typer.echo("interrupted; every output is written atomically, so none is half-written: rerun to finish",
-                       err=True)
-            raise typer.Exit(130) from None
+            fail("interrupted; every output is written atomically, so none is half-written: rerun to finish", 130)
         except OSError as exc:
             if exc.errno not in WRITE_ERRORS:
                 raise
-            typer.echo(f"error: cannot write {exc.filename or 'an output'}: {exc.strerror}; {WRITE_ERRORS[exc.errno]}, "
-                       "then rerun (outputs written before are intact, checkpoints included)", err=True)
-            raise typer.Exit(2) from None
+            fail(f"error: cannot write {exc.filename or 'an output'}: {exc.strerror}; {WRITE_ERRORS[exc.errno]}, "
+                 "then rerun (outputs written before are intact, checkpoints included)")
 
     return wrapper
+
+
+def fail(line: str, code: int = 2) -> None:
+    """Exit ``code`` with ``line`` (if any) on stderr, or, under genlab's torchrun agent, in its errors folder (it
+    prints one)."""
+    folder = os.environ.get(ERRORS_DIR)
+    if not line:
+        pass
+    elif folder and Path(folder).is_dir():
+        (Path(folder) / f"{os.getpid()}.txt").write_text(line)
+    else:
+        typer.echo(line, err=True)
+    raise typer.Exit(code) from None

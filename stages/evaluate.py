@@ -9,16 +9,17 @@ from genlab.config import EvalConfig, describe, load_params
 from genlab.models.registry import FAMILIES, config_classes
 from stages.common import CLASSIFIER, EVAL, GRIDS, MODELS_DIR, PREPARED, ParamsOption, log, stage
 
-HELP = f"""Evaluate a trained MODEL ({" | ".join(FAMILIES)}): eval.n_samples samples scored against the test
-split with the domain classifier (torch-fidelity): fid, is, kid, precision, recall, class coverage,
+HELP = f"""Evaluate a trained MODEL (an entry of params.yaml's models, of a family {" | ".join(FAMILIES)}):
+eval.n_samples samples scored against the test split with the domain classifier (torch-fidelity): fid, is, kid, precision, recall, class coverage,
 sharpness; with eval.extractor both or inception also fid_inception, kid_inception, precision_inception,
 recall_inception (and is_inception when the weights have a classifier) for the main sampler; plus the
-model's own metrics (VAE: test elbo and nll_iw, the importance-weighted bound; AAE: nll_iw; models with an
-encoder: recon_mse,
-latent_prior_gap, interp_confident; the conditional VAE: cond_elbo, ncll, completion MSEs and spread,
-and the classifier's accuracy on its conditional samples). A model with several samplers (AE: N(0, I) and a
-fitted Gaussian; Progressive GAN: the final generator and the one kept at the end of each lower resolution;
-cVAE: its completions and the regression baseline's) is scored once per sampler. Writes {EVAL}/MODEL.json and
+model's own metrics, by what it can do (an ELBO: test elbo; a pixel likelihood: nll_iw, the importance-weighted
+bound; an encoder: recon_mse, latent_prior_gap, interp_confident; a conditional model: cond_elbo, ncll, completion
+MSEs and spread, and the classifier's accuracy on its conditional samples). A model with several samplers (AE:
+N(0, I) and a fitted Gaussian; cVAE: its completions and the regression baseline's) is scored once per sampler;
+a growing model's phase below the data's resolution samples at its own level, upsampled. A model trained on
+stacked MNIST gets its mode coverage instead (stacked_modes of 1,000 and stacked_kl over eval.mode_samples
+samples, each channel read by the domain classifier). Writes {EVAL}/MODEL.json and
 the figures in {GRIDS}/MODEL/: samples.png (samples_SAMPLER.png for the others) and, for models with an encoder,
 recon.png, interp.png (and latent.png, manifold.png with a 2-D latent); completions.png (or classes.png) for a
 conditional model.
@@ -29,7 +30,7 @@ Params read: seed, device, and
 
 
 @stage
-def run(model: str = typer.Argument(..., help=f"model to evaluate: {' | '.join(FAMILIES)}"),
+def run(model: str = typer.Argument(..., help="model to evaluate: an entry of params.yaml's models"),
         params: Path = ParamsOption) -> None:
     p = load_params(params, config_classes())
     # Heavy imports only once the params are valid: a bad param fails fast.
@@ -38,6 +39,7 @@ def run(model: str = typer.Argument(..., help=f"model to evaluate: {' | '.join(F
     from genlab.io import write_json
     from genlab.metrics.evaluate import evaluate_model
     from genlab.metrics.scoring import check_extractors, check_memory
+    from genlab.metrics.stacked import evaluate_stacked
     from genlab.models.registry import load_model
     from genlab.device import configure, select_device
 
@@ -48,14 +50,17 @@ def run(model: str = typer.Argument(..., help=f"model to evaluate: {' | '.join(F
     device = select_device(p.device)
     configure(device)
     check_extractors(p.eval, device)  # a missing Inception file fails here, before any data is read
-    net, meta = load_model(path, device, model)
-    manifest = read_manifest(PREPARED)
-    check_memory(p.eval, p.eval.n_samples, net.shape, manifest["splits"]["test"]["shape"][0], device)
-    images, labels = load_split(PREPARED, "test")
-    metrics = evaluate_model(net, images, labels, CLASSIFIER, p.eval, p.seed, GRIDS / model, model,
-                             manifest["num_classes"])
-    metrics.update({k: meta[k] for k in ("steps", "images_seen", "width", "z", "train_seconds", "parameters", "phases")
-                    if k in meta})
+    net, meta = load_model(path, device, p.entry(model).family)
+    if meta.get("dataset", "").startswith("stacked-"):  # three digits per image: its modes are counted
+        metrics = evaluate_stacked(net.sample, CLASSIFIER, p.eval, p.seed, device, GRIDS / model)
+    else:
+        manifest = read_manifest(PREPARED)
+        check_memory(p.eval, p.eval.n_samples, net.shape, manifest["splits"]["test"]["shape"][0], device)
+        images, labels = load_split(PREPARED, "test")
+        metrics = evaluate_model(net, images, labels, CLASSIFIER, p.eval, p.seed, GRIDS / model, model,
+                                 manifest["num_classes"])
+    metrics.update({k: meta[k] for k in ("family", "dataset", "steps", "images_seen", "width", "z", "train_seconds",
+                                          "parameters", "grows", "phases") if k in meta})
     metrics["seed"] = p.seed
     write_json(EVAL / f"{model}.json", metrics)
     log.info("%s: %s", model, json.dumps({k: v for k, v in metrics.items() if isinstance(v, float)}))

@@ -11,7 +11,8 @@ CURVES = METRICS / "curves"
 ABLATIONS = METRICS / "ablations"
 
 HELP = f"""Gather {EVAL}/<model>.json of every evaluated model (params.yaml's models list), the real-data
-baseline, the classifier accuracy, the claims' verdicts, the GAN theory numbers and the gradient-estimator study
+baseline, the classifier accuracy, the claims' verdicts, the GAN theory and mode-collapse numbers and the
+gradient-estimator study
 into {METRICS}/summary.json, {METRICS}/report.md and {METRICS}/report.html (one self-contained page: the claims
 table, the headline and full comparison tables with the best value per column in bold, every figure of
 {GRIDS}/<model>/ with its caption, each model's training curves, drawn from {TRAIN_LOGS}/<model> into
@@ -40,14 +41,14 @@ def run(params: Path = ParamsOption) -> None:
 
     models = {m: r for m in p.models if (r := read_metrics(EVAL / f"{m}.json")) is not None}
     ablations = {f.stem: read_metrics(f) for f in sorted(ABLATIONS.glob("*.json"))}
-    summary = summarize(models, read_metrics(METRICS / "baseline.json"), read_metrics(METRICS / "classifier.json"),
-                        read_metrics(METRICS / "theory.json"), read_metrics(METRICS / "estimators.json"), read_metrics(METRICS / "claims.json"),
-                        ablations)
+    summary = summarize(models, *(read_metrics(METRICS / f"{name}.json") for name in
+                                  ("baseline", "classifier", "theory", "estimators", "claims")),
+                        ablations, read_metrics(METRICS / "modes.json"))
     grids = {m: [str(f.relative_to(METRICS)) for f in sorted((GRIDS / m).glob("*.png"))] for m in models}
     curves = {m: f"curves/{m}.png" for m in models
               if plot_curves(TRAIN_LOGS / m / "plots" / "metrics", CURVES / f"{m}.png", f"{m}: training curves")}
     text = markdown(summary, grids, curves)
     write_json(METRICS / "summary.json", summary)
-    write_text(METRICS / "scores.csv", _csv(scores_table(models, summary["baseline"])))
+    write_text(METRICS / "scores.csv", _csv(scores_table(summary["models"], summary["baseline"])))
     write_text(METRICS / "report.md", text)
     write_text(METRICS / "report.html", render_html(text, METRICS))

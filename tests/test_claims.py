@@ -7,7 +7,7 @@ import math
 import pytest
 
 from genlab.claims.registry import CLAIMS, Claim, Metric, Part
-from genlab.claims.stats import decide, summary, welch
+from genlab.stats import decide, summary, welch
 from genlab.claims.verdicts import Results, verdict
 
 
@@ -77,7 +77,7 @@ def test_every_registered_claim_is_well_formed():
         assert c.statement and c.source and c.parts
         for p in c.parts:
             assert p.direction in ("below", "above")
-            assert all(m.source.startswith("eval:") or m.source in ("theory", "estimators")
+            assert all(m.source.startswith("eval:") or m.source in ("theory", "modes", "estimators")
                        for m in (p.measured, p.against) if m is not None)
 
 

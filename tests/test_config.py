@@ -6,11 +6,9 @@ import copy
 from pathlib import Path
 
 import pytest
-import torch
 import yaml
 
 from genlab.config import ConfigError, load_params, parse_params
-from genlab.device import select_device
 from genlab.models.registry import config_classes
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -31,6 +29,7 @@ def test_default_params_parse():
     p = load_params(ROOT / "params.yaml", config_classes())
     assert p.data.name == "mnist" and p.model.arch in ("mlp", "conv") and p.train.steps > 0
     assert "vae" in p.models and set(p.families) == set(p.models)
+    assert [p.model_config(n).resolution for n in ("pggan-4", "pggan-8", "pggan-16", "pggan")] == [4, 8, 16, 32]
     assert load_params(ROOT / "params.yaml").families == {}  # without the registry: the models' sections unparsed
 
 
@@ -66,57 +65,38 @@ def test_unknown_keys_list_allowed_ones():
         parse_params(raw)
 
 
-def test_the_models_list_names_registered_families_once():
-    for value, fragment in (([], "non-empty list"), ("vae", "non-empty list"), (["vae", "vae"], "twice"),
-                            (["vae", "diffusion"], "'diffusion' is not a model family")):
-        raw = copy.deepcopy(DEFAULTS)
+def test_the_models_mapping_names_registered_families_and_chains_of_starts():
+    vae = {"family": "vae", "start": "prepared"}
+    for value, fragment in (({}, "expected a mapping"), (["vae"], "expected a mapping"),
+                            ({"vae": "vae"}, "models.vae: expected a mapping with family and start"),
+                            ({"vae": {"family": "vae"}}, "with family and start"),
+                            ({"v ae": vae}, "letters, digits"),
+                            ({"vae": {**vae, "family": "diffusion"}}, "models.vae.family: 'diffusion' is not a model"),
+                            ({"vae": {**vae, "start": "scratch"}}, "models.vae.start: .scratch. is neither a dataset"),
+                            ({"vae": {**vae, "start": "models/gan"}, "gan": {"family": "gan", "start": "prepared"}},
+                             "models.vae.start: gan is a gan, not a vae"),
+                            ({"a": {"family": "vae", "start": "models/b"}, "b": {"family": "vae", "start": "models/a"}},
+                             "returns to"),
+                            ({"vae": {**vae, "beta": -1.0}}, "models.vae.beta: must be >= 0"),
+                            ({"vae": {**vae, "bta": 1.0}}, "models.vae.bta: unknown key")):
+        used = {e.get("family") for e in value.values() if isinstance(e, dict)} if isinstance(value, dict) else set()
+        raw = {k: v for k, v in copy.deepcopy(DEFAULTS).items() if k not in config_classes() or k in used}
         raw["models"] = value
         with pytest.raises(ConfigError, match=fragment):
             parse_params(raw, config_classes())
     raw = copy.deepcopy(DEFAULTS)
-    raw["models"] = ["vae"]  # a family's section without its name in models is unknown ...
-    with pytest.raises(ConfigError, match=": unknown section.*needs its name in models"):
+    raw["models"] = {"vae": vae}  # a family's section without a model of it in models is unknown ...
+    with pytest.raises(ConfigError, match=": unknown section.*needs a model of that family in models"):
         parse_params(raw)
     del raw["models"]
     with pytest.raises(ConfigError, match="models: missing"):
         parse_params(raw)
     raw = {k: v for k, v in DEFAULTS.items() if k not in ("gan", "ae", "aae", "vaegan", "pggan", "cvae")}
-    raw["models"] = ["vae"]  # ... and a pipeline of one family is fine
-    assert parse_params(raw, config_classes()).models == ("vae",)
-
-
-def test_folder_needs_a_path():
-    with pytest.raises(ConfigError, match="data.folder: required"):
-        parse_params(with_value("data.name", "folder"))
-
-
-def test_invalid_yaml_and_missing_file(tmp_path):
-    bad = tmp_path / "params.yaml"
-    bad.write_text("train: [unclosed\n")
-    with pytest.raises(ConfigError, match="not valid YAML"):
-        load_params(bad)
-    with pytest.raises(ConfigError, match="params file not found"):
-        load_params(tmp_path / "nope.yaml")
-
-
-def test_yaml_objects_are_not_constructed(tmp_path):
-    """safe_load: a python object tag is a YAML error, never an executed constructor."""
-    evil = tmp_path / "params.yaml"
-    evil.write_text("seed: !!python/object/apply:os.system ['echo pwned']\n")
-    with pytest.raises(ConfigError, match="not valid YAML"):
-        load_params(evil)
-
-
-@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the error on a machine without CUDA")
-def test_cuda_without_cuda_is_a_clear_error():
-    with pytest.raises(ConfigError, match="CUDA is not available"):
-        select_device("cuda")
-    assert select_device("auto").type == "cpu"
-
-
-@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
-def test_auto_picks_cuda():
-    assert select_device("auto").type == "cuda"
+    raw["models"] = {"vae": vae, "vae-b2": {**vae, "beta": 2.0}}  # ... and a pipeline of one family is fine
+    p = parse_params(raw, config_classes())
+    assert list(p.models) == ["vae", "vae-b2"] and p.model_config("vae").beta == 1.0
+    assert p.model_config("vae-b2").beta == 2.0  # an entry's overrides are its own
+    assert p.entry("vae-b2").previous is None and p.entry("vae").family == "vae"
 
 
 def test_params_yaml_and_the_dataclass_defaults_are_one_source():

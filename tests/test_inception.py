@@ -166,7 +166,8 @@ def test_inception_cli_error_is_one_line_when_weights_are_missing(tmp_path):
     params = tmp_path / "params.yaml"
     params.write_text("models: [vae]\neval:\n  extractor: inception\n  inception_weights: /nonexistent/w.pth\n")
     run = subprocess.run([sys.executable, "-m", "stages", "baseline", "-p", str(params)], capture_output=True,
-                         text=True, cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(Path(__file__).parents[1])})
+                         text=True, cwd=tmp_path, env={**os.environ, "PYTHONPATH": os.pathsep.join(
+                             filter(None, [str(Path(__file__).parents[1]), os.environ.get("PYTHONPATH")]))})
     assert run.returncode == 2, run.stderr
     lines = [line for line in run.stderr.splitlines() if line.startswith("error:")]
     assert len(lines) == 1 and "eval.inception_weights: /nonexistent/w.pth does not exist" in lines[0], run.stderr

@@ -17,7 +17,7 @@ from genlab.io import load_torch
 from genlab.nn.growth import GrowthSchedule
 
 ROOT = Path(__file__).resolve().parents[1]
-MODELS = ["vae", "gan", "ae", "aae", "vaegan", "pggan", "cvae"]
+MODELS = ["vae", "gan", "ae", "aae", "vaegan", "pggan-8", "cvae"]  # pggan-8: a phase that continues pggan-4
 STEPS, EVERY = 30, 4
 
 # The train stage with a hook that SIGKILLs its own process right after optimizer step KILL_AT: no cleanup
@@ -32,8 +32,10 @@ name, at = sys.argv[1], int(sys.argv[2])
 def kill(step):
     if step == at:
         os.kill(os.getpid(), signal.SIGKILL)
-train_model(name, load_params(Path("params.yaml"), config_classes()), Path("data/prepared"), Path("data/models") / name,
-            Path("data/checkpoints") / name, Path("metrics/train") / name, on_step=kill)
+p = load_params(Path("params.yaml"), config_classes())
+prev = p.entry(name).previous
+train_model(name, p, Path("data/prepared"), Path("data/models") / name, Path("data/checkpoints") / name,
+            Path("metrics/train") / name, on_step=kill, start=Path("data/models") / prev if prev else None)
 """
 
 
@@ -43,9 +45,8 @@ def _work(stage_workdir, name: str) -> tuple[Path, dict]:
     p["device"] = "cpu"
     p["model"].update(h=32, z=4)
     p["train"].update(steps=STEPS, batch_size=32, log_every=2, checkpoint_every=EVERY)
-    for model in MODELS:  # train.steps rules every model's own budget
-        if "steps" in p[model]:
-            p[model]["steps"] = 0
+    for family in ("gan", "ae", "aae", "vaegan", "cvae"):  # train.steps rules every model's own budget
+        p[family]["steps"] = 0
     p["gan"].update(h=32, z=8)
     p["pggan"].update(fmap_base=64, fmap_max=16, z=16)
     (work / "params.yaml").write_text(yaml.safe_dump(p, sort_keys=False))
@@ -60,12 +61,13 @@ def _stage(work: Path, env: dict, name: str) -> dict:
 
 
 def _kill_step(name: str) -> int:
-    """A random step between checkpoints (seeded by the model's name); for pggan one inside a fade-in."""
+    """A random step between checkpoints (seeded by the model's name); for the 8x8 phase one inside its fade-in
+    (the 4x4 phase, capped at STEPS steps, ran steps 0 .. STEPS - 1)."""
     rng = random.Random(name)
-    if name == "pggan":
-        fades = [s for s in GrowthSchedule(4, 6.0, 6.0, (16,), STEPS).segments if s.fading]
-        steps = [t for s in fades for t in range(s.start + 1, s.end) if t % EVERY]
-        return rng.choice(steps)
+    if name == "pggan-8":
+        fade = next(s for s in GrowthSchedule(4, 6.0, 6.0, (16,), STEPS, first=1, last=1, start=(STEPS, 0)).segments
+                    if s.fading)
+        return rng.choice([t for t in range(fade.start + 1, fade.end) if t % EVERY])
     return rng.choice([t for t in range(EVERY + 1, STEPS) if t % EVERY])
 
 
@@ -74,6 +76,9 @@ def _kill_step(name: str) -> int:
 def test_kill_9_then_rerun_ends_at_the_uninterrupted_weights(stage_workdir, name):
     work_a, env = _work(stage_workdir, f"{name}_a")
     work_b, _ = _work(stage_workdir, f"{name}_b")
+    if name == "pggan-8":  # the phase below, which both runs continue
+        for work in (work_a, work_b):
+            _stage(work, env, "pggan-4")
     uninterrupted = _stage(work_a, env, name)
     at = _kill_step(name)
     proc = subprocess.run([sys.executable, "-c", KILLED_RUN, name, str(at)], cwd=work_b, env=env,

@@ -102,7 +102,7 @@ def test_schedule_counts_images_and_alpha_rises_linearly():
     assert [s.alpha(start + i) for i in (0, 5, 10, 19)] == [0.0, 0.25, 0.5, 0.95]
     assert s.alpha(start + 20) == 1.0 and s.alpha(0) == 1.0
     assert s.images_before(start) == 5 * 16 and s.images_before(start + 3) == 5 * 16 + 3 * 8
-    assert s.total_images == 5 * 16 + 60 * 8 + 30 * 8
+    assert s.end_images == 5 * 16 + 60 * 8 + 30 * 8 and s.end_step == s.total_steps == 5 + 60 + 30
     assert GrowthSchedule(4, 0.16, 0.08, (16, 8), 10_000, fade_in=False).alpha(start + 5) == 1.0
 
 
@@ -138,7 +138,7 @@ class _Batches:
 
 @pytest.mark.parametrize("kw", [{}, {"loss": "non-saturating"}, {"mbstd": False, "equalized_lr": False,
                                                                    "pixel_norm": False, "fade_in": False}])
-def test_training_grows_through_every_level_and_keeps_each_phase(kw):
+def test_training_grows_through_every_level(kw):
     from genlab.training.loop import Grows, growth_state, run_step
 
     m = _model(**kw)
@@ -146,6 +146,7 @@ def test_training_grows_through_every_level_and_keeps_each_phase(kw):
     opt = Optimization(m, TrainConfig(steps=m.schedule.total_steps))
     batches, seen = _Batches(), []
     batches.world = 1
+    fresh = [p.clone() for p in m.generator.parameters()]
     for t in range(m.schedule.total_steps):
         _, out = run_step(m, opt, batches, t, contextlib.nullcontext())
         assert all(torch.isfinite(v) for v in out.values()), out
@@ -153,13 +154,23 @@ def test_training_grows_through_every_level_and_keeps_each_phase(kw):
     assert sorted({r for r, _ in seen}) == [4, 8, 16, 32]
     fading = [a for r, a in seen if a < 1]
     assert (len(fading) > 0) == m.cfg.fade_in
-    # every lower level's frozen generator was trained (differs from the untrained copy) and samples in range
-    fresh = _model(**kw)
-    for name, sampler in m.samplers().items():
-        img = sampler(5, torch.Generator().manual_seed(0))
-        assert img.shape == (5, 1, 32, 32) and 0 <= img.min() and img.max() <= 1, name
-    for trained, untouched in zip(m.phase_generators, fresh.phase_generators):
-        assert any(not torch.equal(a, b) for a, b in zip(trained.parameters(), untouched.parameters()))
+    assert all(not torch.equal(a, b) for a, b in zip(fresh, m.generator.parameters()))  # every block was trained
+    img = m.sample(5, torch.Generator().manual_seed(0))
+    assert img.shape == (5, 1, 32, 32) and 0 <= img.min() and img.max() <= 1
+
+
+def test_a_phase_trains_one_level_and_samples_there():
+    m = _model(resolution=8)
+    assert (m.first_level, m.last_level) == (1, 1)
+    assert [(d["resolution"], d["phase"]) for d in m.schedule.describe()] == [(8, "fade"), (8, "stable")]
+    m.continue_growth(5, 40)  # where the 4x4 phase ended
+    assert m.schedule.segments[0].start == 5 and m.schedule.segments[0].images_before == 40
+    img = m.sample(3)  # an 8x8 image, nearest-upsampled: constant 4x4 blocks
+    assert img.shape == (3, 1, 32, 32) and torch.equal(img[..., ::4, ::4].repeat_interleave(4, -1).repeat_interleave(4, -2), img)
+    with pytest.raises(ConfigError, match="pggan.resolution: 64 is above the data's 32"):
+        _model(resolution=64)
+    with pytest.raises(ConfigError, match="pggan.resolution: 12 is not a level"):
+        parse_section(PGGANConfig, {"resolution": 12}, "pggan")
 
 
 def test_real_images_are_blended_like_the_generator():
@@ -226,7 +237,7 @@ def test_a_kill_mid_fade_resumes_at_the_same_alpha_and_ends_at_the_same_weights(
         pass
 
     p = with_family(default_params(), "pggan", fmap_base=64, fmap_max=8, z=8, kimg_fade=0.08, kimg_stable=0.04,
-                    batch_sizes=(8,))
+                    batch_sizes=(8,), resolution=0)  # one run through every level
     p = dataclasses.replace(p, device="cpu",
                             train=dataclasses.replace(p.train, steps=1000, log_every=1, checkpoint_every=10))
     # 4² 5 steps, then per level: fade 10, stable 5 -> the 32² fade runs over steps 35..44, α(40) = 0.5
@@ -254,3 +265,33 @@ def test_a_kill_mid_fade_resumes_at_the_same_alpha_and_ends_at_the_same_weights(
     alpha = dict(curve("live_a", "alpha"))
     assert alpha[41] == pytest.approx(0.5) and alpha[36] == 0.0 and alpha[50] == 1.0
     assert dict(curve("live_a", "resolution"))[41] == 32
+
+
+def test_the_chain_of_phase_runs_ends_at_the_weights_of_one_run(prepared_small, tmp_path):
+    """Each phase continues the one below (weights, Adam states, EMA, RNG, schedule position): the chain 4 -> 8 ->
+    16 -> 32 ends bit for bit where a single run through every level does, and each phase's curves and summary
+    cover its own level."""
+    import dataclasses
+
+    from helpers import default_params, with_family
+
+    from genlab.io import load_torch
+    from genlab.training.run import train_model
+
+    p = with_family(default_params(), "pggan", fmap_base=64, fmap_max=8, z=8, kimg_fade=0.08, kimg_stable=0.04,
+                    batch_sizes=(8,))
+    p = dataclasses.replace(p, device="cpu", train=dataclasses.replace(p.train, steps=1000, log_every=1,
+                                                                       checkpoint_every=7))
+    single = with_family(p, "pggan", resolution=0)
+    whole = train_model("pggan", single, prepared_small, tmp_path / "one", tmp_path / "ck", tmp_path / "live")
+    for name in ("pggan-4", "pggan-8", "pggan-16", "pggan"):
+        prev = p.entry(name).previous
+        meta = train_model(name, p, prepared_small, tmp_path / name, tmp_path / f"ck-{name}", tmp_path / f"live-{name}",
+                           start=tmp_path / prev if prev else None)
+        assert meta["grows"]["resolution"] == p.model_config(name).resolution
+        assert {ph["resolution"] for ph in meta["phases"]} == {meta["grows"]["resolution"]}
+    assert meta["grows"]["final"] and meta["steps"] == whole["steps"] and meta["images_seen"] == whole["images_seen"]
+    wa, wb = load_torch(tmp_path / "one" / "model.pt")["weights"], load_torch(tmp_path / "pggan" / "model.pt")["weights"]
+    assert wa.keys() == wb.keys() and all(torch.equal(wa[k], wb[k]) for k in wa)
+    rows = (tmp_path / "live-pggan-8" / "plots" / "metrics" / "alpha.tsv").read_text().splitlines()[1:]
+    assert int(rows[0].split("\t")[0]) == 6 and float(rows[0].split("\t")[-1]) == 0.0  # 4x4 was steps 0..4

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
+import re
 import signal
 import subprocess
 import sys
@@ -14,56 +14,11 @@ from pathlib import Path
 import pytest
 import torch
 import yaml
+from helpers import exp_rows, sh
 
 ROOT = Path(__file__).resolve().parents[1]
 VAE_KEYS = {"fid", "is", "kid", "precision", "recall", "classes_covered", "class_kl", "elbo", "recon_mse",
             "n_samples", "steps", "train_seconds", "parameters"}
-
-
-def sh(cmd: list[str], cwd: Path, env: dict) -> str:
-    proc = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=900)
-    assert proc.returncode == 0, f"{' '.join(cmd)} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
-    return proc.stdout
-
-
-def _exp_rows(node):
-    """Every row (workspace, baseline, experiments) of ``dvc exp show --json`` output."""
-    if isinstance(node, dict):
-        if isinstance(node.get("data"), dict) and "params" in node["data"]:
-            yield node["data"]
-        for value in node.values():
-            yield from _exp_rows(value)
-    elif isinstance(node, list):
-        for value in node:
-            yield from _exp_rows(value)
-
-
-@pytest.fixture()
-def clone(tmp_path, mirror_cache):
-    """The tracked files of this repository in a fresh git repo, with tiny params and the mirror cache."""
-    dest = tmp_path / "repo"
-    files = subprocess.run(["git", "ls-files", "-z"], cwd=ROOT, capture_output=True, text=True, check=True)
-    for rel in filter(None, files.stdout.split("\0")):
-        if (rel.startswith("metrics/") and not rel.startswith("metrics/ablations/")) or rel == "dvc.lock" \
-                or not (ROOT / rel).exists():
-            continue
-        (dest / rel).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(ROOT / rel, dest / rel)
-    params = yaml.safe_load((dest / "params.yaml").read_text())
-    params["data"].update(limit=1000, root=str(mirror_cache.parent))
-    params["train"].update(steps=20, log_every=5, checkpoint_every=10)
-    params["classifier"].update(steps=30)
-    params["eval"].update(n_samples=200, kid_subset_size=100, iw_samples=5, iw_images=50)
-    params["estimators"].update(images=2, n=[1, 4], reps=5, pilot=16, reference=16)
-    params["theory"].update(d_steps=20, mc_samples=2000, mixture_steps=20, mixture_samples=200)
-    (dest / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
-    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
-           "PYTHONPATH": os.pathsep.join(filter(None, [str(dest), os.environ.get("PYTHONPATH")])),
-           "DVC_NO_ANALYTICS": "1"}
-    for cmd in (["git", "init", "-q"], ["git", "add", "-A"],
-                ["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "init"]):
-        sh(cmd, dest, env)
-    return dest, env
 
 
 def test_smoke_dvc_repro(clone):
@@ -82,10 +37,15 @@ def test_smoke_dvc_repro(clone):
         assert m["steps"] == 20, name  # train.steps caps each model's own step budget
     assert "fid" in json.loads((ev / "ae.json").read_text())["fitted_gaussian"]
     theory = json.loads((dest / "metrics" / "theory.json").read_text())
-    for key in ("dstar_max_abs_err", "jsd_identity_max_err", "grad_norm_saturating", "grad_norm_nonsaturating",
-                "ring_modes", "grid_modes", "ring_high_quality"):
-        assert isinstance(theory[key], (int, float)), key
-    for name in ("vae/samples.png", "vae/recon.png", "gan/samples.png", "theory/dstar.png", "theory/modes.png",
+    for key in ("dstar_max_abs_err", "jsd_identity_max_err", "equal_value_minus_log4"):
+        assert len(theory[key]) == 2 and all(isinstance(v, float) for v in theory[key]), key
+    modes = json.loads((dest / "metrics" / "modes.json").read_text())
+    assert set(modes["variants"]) == {"gan", "saturating", "mbstd", "pacgan2", "pacgan3", "pacgan4", "wgan-gp"}
+    assert len(modes["variants"]["pacgan2"]["grid"]["modes"]) == 2 and "PacGAN Table 1" in modes["published"]
+    stacked = json.loads((ev / "gan-stacked-pack2.json").read_text())
+    assert 1 <= stacked["stacked_modes"] <= 1000 and stacked["stacked_samples"] == 500 and stacked["dataset"] == "stacked-mnist"
+    for name in ("vae/samples.png", "vae/recon.png", "gan/samples.png", "theory/dstar.png", "modes/modes.png",
+                 "modes/curves.png", "gan-stacked/samples.png",
                  "ae/samples.png", "ae/samples_fitted_gaussian.png", "ae/interp.png", "aae/samples.png", "aae/interp.png",
                  "vaegan/samples.png", "vaegan/recon.png"):
         assert (grids / name).stat().st_size > 0, name
@@ -99,16 +59,29 @@ def test_smoke_dvc_repro(clone):
     vae_metrics = json.loads((ev / "vae.json").read_text())
     assert 0 < vae_metrics["nll_iw"] < -vae_metrics["elbo"] * 1.05 and vae_metrics["iw_samples"] == 5
     assert "GAN theory, measured" in report and "| vaegan |" in report and "| ae (fitted gaussian) |" in report
+    assert "## Mode collapse" in report and "### Stacked MNIST (1,000 modes)" in report and "| gan-stacked |" in report
     claims = json.loads((dest / "metrics" / "claims.json").read_text())
     assert {c["id"] for c in claims["claims"]} >= {"ae-cannot-generate", "aae-matches-prior", "vaegan-sharper"}
     assert all(c["verdict"] in ("holds", "fails", "inconclusive") for c in claims["claims"])
     assert "## Claims" in report and report.index("## Claims") < report.index("## Models")
-    pggan = json.loads((ev / "pggan.json").read_text())
-    assert [p["resolution"] for p in pggan["phases"]] == [4, 8, 8, 16, 16, 32, 32] and pggan["steps"] <= 20
-    assert all("fid" in pggan[str(r)] for r in (4, 8, 16))
-    for name in ("samples.png", "samples_4.png", "samples_8.png", "samples_16.png"):
-        assert (grids / "pggan" / name).stat().st_size > 0
-    assert "## pggan, phase by phase" in report and "| pggan (16² phase) |" in report
+    # Progressive GAN grows in four phase stages, each continuing the one below; each phase is scored
+    phases = {name: json.loads((ev / f"{name}.json").read_text()) for name in ("pggan-4", "pggan-8", "pggan-16", "pggan")}
+    assert [m["grows"]["resolution"] for m in phases.values()] == [4, 8, 16, 32]
+    assert [m["grows"]["final"] for m in phases.values()] == [False, False, False, True]
+    assert [{p["resolution"] for p in m["phases"]} for m in phases.values()] == [{4}, {8}, {16}, {32}]
+    assert all(m["phases"][0]["start"] == prev["steps"] for prev, m in zip(list(phases.values()), list(phases.values())[1:]))
+    assert all(isinstance(m["fid"], float) and (grids / name / "samples.png").stat().st_size > 0
+               for name, m in phases.items())
+    assert "## pggan, phase by phase" in report and "| pggan-16 (16² phase) |" in report
+    # a change to the last phase's params changes only that training stage; the phases below stay cached (claims
+    # and report read the whole models mapping, a param DVC can only watch as one)
+    params = yaml.safe_load((dest / "params.yaml").read_text())
+    params["models"]["pggan"]["kimg_stable"] = 1.5
+    (dest / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    status = json.loads(sh([sys.executable, "-m", "dvc", "status", "--json"], dest, env))
+    assert set(status) == {"train@pggan", "claims", "report"}, sorted(status)
+    del params["models"]["pggan"]["kimg_stable"]
+    (dest / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     cvae = json.loads((ev / "cvae.json").read_text())
     for key in ("fid", "ncll", "ncll_regression", "completion_mse", "completion_mse_regression",
                 "completion_mse_best_of_8", "completion_accuracy", "completion_regression_accuracy"):
@@ -125,15 +98,17 @@ def test_smoke_dvc_repro(clone):
     # experiments: a swept param reruns what depends on it and shows up in exp show and metrics diff
     sh(["git", "add", "-A"], dest, env)
     sh(["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "baseline run"], dest, env)
-    out = sh([sys.executable, "-m", "dvc", "exp", "run", "-S", "vae.beta=0.5"], dest, env)
-    assert "Running stage 'train@vae'" in out and "'prepare' didn't change" in out
-    assert not any(f"Running stage 'train@{m}'" in out for m in ("gan", "ae", "aae", "vaegan", "pggan", "cvae")), out
+    # sweeping the last phase reruns it and what reads it, and nothing else
+    out = sh([sys.executable, "-m", "dvc", "exp", "run", "-S", "models.pggan.kimg_stable=1.5"], dest, env)
+    ran = set(re.findall(r"Running stage '([^']+)'", out))
+    assert ran == {"train@pggan", "evaluate@pggan", "claims", "report"}, ran
     shown = json.loads(sh([sys.executable, "-m", "dvc", "exp", "show", "--json"], dest, env))
-    beta = {r["params"]["params.yaml"]["data"]["vae"]["beta"]: r["metrics"]["metrics/eval/vae.json"]["data"]["elbo"]
-            for r in _exp_rows(shown) if "metrics/eval/vae.json" in r.get("metrics", {})}
-    assert {0.5, 1.0} <= set(beta) and beta[0.5] != beta[1.0], beta
+    fid = {r["params"]["params.yaml"]["data"]["models"]["pggan"].get("kimg_stable"):
+           r["metrics"]["metrics/eval/pggan.json"]["data"]["fid"]
+           for r in exp_rows(shown) if "metrics/eval/pggan.json" in r.get("metrics", {})}
+    assert {None, 1.5} <= set(fid) and fid[1.5] != fid[None], fid
     diff = json.loads(sh([sys.executable, "-m", "dvc", "metrics", "diff", "--json", "HEAD"], dest, env))
-    assert "metrics/eval/vae.json" in diff and "metrics/eval/gan.json" not in diff
+    assert "metrics/eval/pggan.json" in diff and "metrics/eval/pggan-16.json" not in diff
 
 
 @pytest.mark.slow
@@ -179,7 +154,7 @@ def test_queue_sweep_and_a_two_process_repro(clone):
     assert status.count("Success") == 2, status
     shown = json.loads(sh([sys.executable, "-m", "dvc", "exp", "show", "--json"], dest, env))
     fid = {r["params"]["params.yaml"]["data"]["model"]["h"]: r["metrics"]["metrics/eval/ae.json"]["data"]["fid"]
-           for r in _exp_rows(shown) if "metrics/eval/ae.json" in r.get("metrics", {})}
+           for r in exp_rows(shown) if "metrics/eval/ae.json" in r.get("metrics", {})}
     assert {16, 32} <= set(fid) and fid[16] != fid[32], fid
     print(sh([sys.executable, "-m", "dvc", "exp", "show", "--only-changed", "--md"], dest, env))
     # a 2-process repro: the stage relaunches itself under torchrun; rank 0 writes the model and the metrics
@@ -198,7 +173,7 @@ def test_queue_sweep_and_a_two_process_repro(clone):
 @pytest.mark.slow
 def test_kill_9_of_dvc_repro_then_dvc_repro_resumes_to_the_uninterrupted_weights(clone, tmp_path):
     """`dvc repro` killed (SIGKILL to its whole process group) during train@ae; the next `dvc repro` resumes from
-    the newest checkpoint (kept by `persist: true`) and ends at the weights of an uninterrupted run."""
+    the newest checkpoint (DVC leaves data/checkpoints alone) and ends at the weights of an uninterrupted run."""
     from helpers import default_params
 
     from genlab.io import load_torch

@@ -136,8 +136,9 @@ def describe(cls: type, prefix: str) -> str:
 
 @dataclass(frozen=True)
 class DataConfig:
-    name: Literal["mnist", "fashion-mnist", "cifar10", "folder"] = param(
-        "mnist", "dataset source; folder reads images from data.folder")
+    name: Literal["mnist", "fashion-mnist", "cifar10", "folder", "stacked-mnist"] = param(
+        "mnist", "dataset source; folder reads images from data.folder; stacked-mnist: three MNIST digits as the "
+                 "channels (1,000 modes)")
     root: str = param("data/raw", "where raw files are looked for and downloads go")
     folder: str = param("", "image folder for data.name=folder (class = sub-folder name, if any)")
     resolution: int = param(28, "image side in pixels; images are resized to it when they differ", positive=True)
@@ -152,6 +153,13 @@ class DataConfig:
 
 
 @dataclass(frozen=True)
+class StackedConfig:
+    size: int = param(60000, "training images of stacked MNIST (data/stacked, built by the stack stage from the "
+                             "prepared digits; or the main dataset with data.name: stacked-mnist); its test split "
+                             "stacks the test digits, as many as they are", positive=True)
+
+
+@dataclass(frozen=True)
 class ModelConfig:
     arch: Literal["mlp", "conv"] = param("mlp", "network family shared by every model")
     h: int = param(768, "hidden width: MLP units, or base channels of conv nets", positive=True)
@@ -160,8 +168,8 @@ class ModelConfig:
 
 @dataclass(frozen=True)
 class TrainConfig:
-    batch_size: int = param(128, "images per optimizer step, over all processes (global: each of train.nproc "
-                            "processes takes batch_size / nproc of them)", positive=True)
+    batch_size: int = param(128, "images per optimizer step, over all processes (global: each of the train.nnodes x "
+                            "train.nproc processes takes its share)", positive=True)
     lr: float = param(1.0e-3, "Adam learning rate", positive=True)
     beta1: float = param(0.9, "Adam beta1", min=0.0, max=1.0)
     beta2: float = param(0.999, "Adam beta2", min=0.0, max=1.0)
@@ -174,12 +182,28 @@ class TrainConfig:
         "auto", "training arithmetic: bf16 autocast or fp32; auto = bf16 on CUDA, fp32 on the CPU")
     compile: bool = param(False, "torch.compile every network (first steps slower while it compiles; see README)")
     channels_last: bool = param(False, "NHWC memory format for the conv layers (see README for when it helps)")
-    nproc: int = param(1, "data-parallel training processes on this machine (torchrun; NCCL on CUDA with one GPU "
+    nproc: int = param(1, "data-parallel training processes per machine (torchrun; NCCL on CUDA with one GPU "
                        "each, Gloo on the CPU); results differ from 1 process only by the noise each draws", positive=True)
+    nnodes: int = param(1, "machines training together, train.nproc processes each: start `genlab train MODEL` (or "
+                        "dvc repro) on every one with the same params; they meet at train.rdzv_endpoint", positive=True)
+    rdzv_endpoint: str = param("", "host:port of the c10d rendezvous for train.nnodes > 1: an address of one node that "
+                               "every node reaches (that node hosts it); required then")
+    rdzv_id: str = param("genlab", "rendezvous run id, to which -MODEL is appended: the same on every node of one "
+                         "run, another for a second run on the same endpoint")
+    rdzv_timeout: int = param(600, "seconds a node waits for the other nodes to join the run", positive=True)
+    dist_timeout: int = param(300, "seconds a process waits for the others in a collective (all-reduce) before it "
+                              "stops with an error: a lost node ends the run instead of hanging it", positive=True)
     max_grad_norm: float = param(0.0, "clip each optimizer's gradient to this global 2-norm (0 = off)", min=0.0)
     on_nonfinite: Literal["error", "skip"] = param(
         "error", "a NaN/inf loss or gradient is never applied; error: stop at the next log point naming the model, "
         "step and loss term (the last checkpoint is kept); skip: count it in train.json and go on")
+
+    def check(self, prefix: str) -> None:
+        if self.nnodes > 1 or self.rdzv_endpoint:
+            host, _, port = self.rdzv_endpoint.rpartition(":")
+            if not host or not port.isdigit() or not 0 < int(port) < 65536:
+                raise ConfigError(f"{prefix}.rdzv_endpoint: {self.rdzv_endpoint!r} is not host:port; with "
+                                  f"{prefix}.nnodes > 1 set it to one node's address and a free port, e.g. node0:29400")
 
 
 @dataclass(frozen=True)
@@ -202,6 +226,8 @@ class EvalConfig:
     iw_samples: int = param(200, "K, importance samples per test image for nll_iw and the cVAE's ncll", positive=True)
     iw_images: int = param(0, "test images (the first ones) for nll_iw and ncll; 0 = all on CUDA, 1000 on the CPU",
                            min=0)
+    mode_samples: int = param(25600, "samples whose modes are counted for a stacked-MNIST model (the papers' 25,600)",
+                              positive=True)
     extractor: Literal["auto", "domain", "inception", "both"] = param(
         "auto", "feature extractor for FID/KID/PR/IS: the domain classifier, the standard Inception v3 (keys end in "
         "_inception), or both; auto = both on CUDA, domain on the CPU (Inception costs ~0.2 s per image there)")
@@ -215,15 +241,31 @@ class EvalConfig:
 
 @dataclass(frozen=True)
 class TheoryConfig:
+    seeds: int = param(5, "seeds 0..n-1 of every experiment (each number is one value per seed)", positive=True)
     d_steps: int = param(2000, "steps training D alone between two fixed 1-D densities", positive=True)
+    d_batch: int = param(1024, "samples of each density per step", positive=True)
+    d_h: int = param(64, "width of D's two hidden layers", positive=True)
+    d_lr: float = param(2.0e-3, "Adam lr of D, decayed to 0 on a cosine", positive=True)
     mass_threshold: float = param(0.01, "D vs D* is compared where either density exceeds this", positive=True)
     mc_samples: int = param(1000000, "Monte-Carlo samples per density for V(D*, G)", positive=True)
-    mixture_steps: int = param(2000, "GAN steps on each 2-D mixture", positive=True)
-    mixture_samples: int = param(2500, "generated points scored for mode coverage", positive=True)
-    batch: int = param(256, "batch size of the toy runs", positive=True)
-    h: int = param(128, "width of the toy MLPs", positive=True)
+
+
+ModeVariant = Literal["gan", "saturating", "mbstd", "pacgan2", "pacgan3", "pacgan4", "wgan-gp"]
+
+
+@dataclass(frozen=True)
+class ModesConfig:
+    seeds: int = param(5, "seeds 0..n-1 of every variant on both mixtures", positive=True)
+    variants: tuple[ModeVariant, ...] = param(("gan", "saturating", "mbstd", "pacgan2", "pacgan3", "pacgan4", "wgan-gp"),
+                                              "the GAN variants (see genlab.theory.modes)")
+    steps: int = param(20000, "generator steps of every run (each lr decays to 0 on a cosine)", positive=True)
+    batch: int = param(100, "data points per step (packs of m for PacGAN: m times the points, as in its code)",
+                       positive=True)
+    h: int = param(64, "width of the toy G and D (the pipeline's GAN networks)", positive=True)
     z: int = param(2, "latent size of the toy generators", positive=True)
-    lr: float = param(1.0e-3, "Adam lr of the toy runs (betas 0.5, 0.999)", positive=True)
+    lr: float = param(1.0e-3, "peak Adam lr of G and D (betas 0.5, 0.999; WGAN-GP 0.5, 0.9)", positive=True)
+    samples: int = param(2500, "generated points scored per run (the papers' 2,500)", positive=True)
+    eval_every: int = param(2000, "steps between the points of the training curves", positive=True)
 
 
 @dataclass(frozen=True)
@@ -239,31 +281,61 @@ _DEVICE_HELP = "auto (cuda when present, else cpu) | cpu | cuda | cuda:N"
 
 
 @dataclass(frozen=True)
+class ModelEntry:
+    """One model of the pipeline (``train@<name>``, ``evaluate@<name>``): a family, what its training starts from,
+    and overrides of the family's section for this model alone."""
+
+    name: str
+    family: str
+    start: str  # a dataset folder of data/ (from scratch): prepared | stacked; or models/<entry>: its run, continued
+    overrides: dict[str, Any]
+
+    @property
+    def previous(self) -> str | None:
+        """The entry whose trained state this one continues (a growing family's phase before), or None."""
+        return self.start.removeprefix("models/") if self.start.startswith("models/") else None
+
+
+@dataclass(frozen=True)
 class Params:
     seed: int
     device: str
-    models: tuple[str, ...]  # the model families the pipeline trains and evaluates, in order
+    models: dict[str, ModelEntry]  # the pipeline's models, in order
     data: DataConfig
+    stacked: StackedConfig
     model: ModelConfig
     train: TrainConfig
     classifier: ClassifierConfig
     eval: EvalConfig
     theory: TheoryConfig
+    modes: ModesConfig
     estimators: EstimatorsConfig
-    families: dict[str, Any]  # family name -> its parsed section (empty when parsed without the registry)
+    families: dict[str, Any]  # model name -> its parsed config: the family's section with the entry's overrides
+    #                           (empty when parsed without the registry)
+
+    def entry(self, name: str) -> ModelEntry:
+        if name not in self.models:
+            raise ConfigError(f"model {name!r} is not in params' models; choose one of {', '.join(self.models)} "
+                              "(or add it to models)")
+        return self.models[name]
+
+    def dataset(self, name: str) -> str:
+        """The data folder (under data/) model ``name`` trains on: its start's, for a model that continues another."""
+        entry = self.entry(name)
+        while entry.previous is not None:
+            entry = self.models[entry.previous]
+        return entry.start
 
     def model_config(self, name: str):
-        """The parsed section of model family ``name``; it must be in the ``models`` list."""
-        if name not in self.models:
-            raise ConfigError(f"model {name!r} is not in params' models list; choose one of {', '.join(self.models)} "
-                              "(or add it to models)")
+        """The config of model ``name``: its family's section with its entry's overrides."""
+        self.entry(name)
         if name not in self.families:
             raise ConfigError(f"model {name!r}: its section was not parsed (parse_params needs the registry)")
         return self.families[name]
 
 
-FIXED_SECTIONS = {"data": DataConfig, "model": ModelConfig, "train": TrainConfig,
-                  "classifier": ClassifierConfig, "eval": EvalConfig, "theory": TheoryConfig,
+FIXED_SECTIONS = {"data": DataConfig, "stacked": StackedConfig, "model": ModelConfig, "train": TrainConfig,
+                  "classifier": ClassifierConfig, "eval": EvalConfig, "theory": TheoryConfig, "modes": ModesConfig,
                   "estimators": EstimatorsConfig}
 
 
@@ -275,39 +347,88 @@ def _check_device(value: Any) -> str:
     raise ConfigError(f"device: {value!r} is not allowed; use {_DEVICE_HELP}")
 
 
-def _check_models(value: Any, families: dict[str, type] | None) -> tuple[str, ...]:
-    """The ``models`` list: distinct names (registered families, when the registry is given)."""
-    if not isinstance(value, list) or not value or not all(isinstance(v, str) and v.isidentifier() for v in value):
-        raise ConfigError(f"models: expected a non-empty list of model family names like [vae, gan], got {value!r}")
-    if len(set(value)) < len(value):
-        raise ConfigError(f"models: {value!r} names a family twice; list each once")
-    for name in value:
-        if families is not None and name not in families:
-            raise ConfigError(f"models: {name!r} is not a model family; choose from {', '.join(families)}")
-    return tuple(value)
+_ENTRY_EXAMPLE = "e.g. models: {vae: {family: vae, start: prepared}}"
+DATASETS = ("prepared", "stacked")  # the data folders a model can start from: data/prepared, data/stacked
+
+
+def _check_models(value: Any, families: dict[str, type] | None) -> dict[str, ModelEntry]:
+    """The ``models`` mapping: name -> {family, start, overrides...}; each start is ``prepared`` or another entry of
+    the same family (no cycle); the family is registered, when the registry is given."""
+    if not isinstance(value, dict) or not value:
+        raise ConfigError(f"models: expected a mapping of model names to {{family, start}}, {_ENTRY_EXAMPLE}; "
+                          f"got {value!r}")
+    entries = {}
+    for name, spec in value.items():
+        key = f"models.{_key(str(name))}"
+        if not isinstance(name, str) or not name.replace("-", "_").isidentifier():
+            raise ConfigError(f"{key}: a model name is letters, digits, _ and - (like pggan-8)")
+        if not isinstance(spec, dict) or not isinstance(spec.get("family"), str) or not isinstance(spec.get("start"), str):
+            raise ConfigError(f"{key}: expected a mapping with family and start, {_ENTRY_EXAMPLE}; got {spec!r}")
+        if families is not None and spec["family"] not in families:
+            raise ConfigError(f"{key}.family: {spec['family']!r} is not a model family; choose from {', '.join(families)}")
+        entries[name] = ModelEntry(name, spec["family"], spec["start"],
+                                   {k: v for k, v in spec.items() if k not in ("family", "start")})
+    for entry in entries.values():
+        prev = entry.previous
+        if entry.start not in DATASETS and (prev is None or prev not in entries):
+            raise ConfigError(f"models.{entry.name}.start: {entry.start!r} is neither a dataset ({', '.join(DATASETS)}) "
+                              f"nor models/<a model of models>; choose one of {', '.join(DATASETS)}, "
+                              f"{', '.join('models/' + n for n in entries)}")
+        if prev is not None and entries[prev].family != entry.family:
+            raise ConfigError(f"models.{entry.name}.start: {prev} is a {entries[prev].family}, not a {entry.family}; "
+                              "a model continues one of its own family")
+        seen, node = {entry.name}, entries.get(prev) if prev else None
+        while node is not None:
+            if node.name in seen:
+                raise ConfigError(f"models.{entry.name}.start: the chain of starts returns to {node.name}; break it")
+            seen.add(node.name)
+            node = entries.get(node.previous) if node.previous else None
+    return entries
+
+
+def _entry_config(cls: type, section: Any, entry: ModelEntry):
+    """The family's section with the entry's overrides (each checked and named as models.<name>.<key>)."""
+    base = parse_section(cls, section, entry.family)
+    if not entry.overrides:
+        return base
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    prefix = f"models.{entry.name}"
+    unknown = sorted(set(map(str, entry.overrides)) - set(fields))
+    if unknown:
+        raise ConfigError(f"{prefix}.{_key(unknown[0])}: unknown key; allowed are family, start and the "
+                          f"{entry.family} keys {', '.join(fields)}")
+    hints = typing.get_type_hints(cls)
+    changes = {k: _check_value(f"{prefix}.{k}", hints[k], v, dict(fields[k].metadata)) for k, v in entry.overrides.items()}
+    cfg = dataclasses.replace(base, **changes)
+    check = getattr(cfg, "check", None)
+    if check is not None:
+        check(prefix)
+    return cfg
 
 
 def parse_params(raw: Any, families: dict[str, type] | None = None) -> Params:
     """Parse the mapping read from params.yaml into :class:`Params`.
 
-    ``families`` (name -> config dataclass, from :mod:`genlab.models.registry`) parses the sections of the listed
-    model families too; stages that build no model parse without it, so that their code (and their DVC
-    dependencies) do not include the models."""
+    ``families`` (name -> config dataclass, from :mod:`genlab.models.registry`) parses every model's config too (its
+    family's section with its overrides); stages that build no model parse without it, so that their code (and
+    their DVC dependencies) do not include the models."""
     if not isinstance(raw, dict):
         raise ConfigError("params.yaml: expected a mapping of sections (seed, device, models, data, model, ...)")
     if "models" not in raw:
-        raise ConfigError("models: missing; list the model families the pipeline trains, e.g. models: [vae, gan]")
+        raise ConfigError(f"models: missing; list the models the pipeline trains, {_ENTRY_EXAMPLE}")
     models = _check_models(raw["models"], families)
-    allowed = ["seed", "device", "models", *FIXED_SECTIONS, *models]
+    used = list(dict.fromkeys(e.family for e in models.values()))
+    allowed = ["seed", "device", "models", *FIXED_SECTIONS, *used]
     unknown = sorted(set(map(str, raw)) - set(allowed))
     if unknown:
         raise ConfigError(f"{_key(unknown[0])}: unknown section; allowed sections are {', '.join(allowed)} "
-                          "(a model family's section needs its name in models)")
+                          "(a model family's section needs a model of that family in models)")
     seed = raw.get("seed", 0)
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
         raise ConfigError(f"seed: expected a non-negative integer, got {seed!r}")
     sections = {name: parse_section(cls, raw.get(name), name) for name, cls in FIXED_SECTIONS.items()}
-    parsed = {name: parse_section(families[name], raw.get(name), name) for name in models} if families else {}
+    parsed = ({name: _entry_config(families[e.family], raw.get(e.family), e) for name, e in models.items()}
+              if families else {})
     return Params(seed=seed, device=_check_device(raw.get("device", "auto")), models=models, families=parsed,
                   **sections)
 

@@ -2,6 +2,10 @@
 
 from genlab.config import ConfigError
 
+#: environment variable naming a folder where a process started by torchrun writes its error line (the agent,
+#: :mod:`genlab.training.agent`, prints the first); without it the line goes to stderr
+ERRORS_DIR = "GENLAB_ERRORS_DIR"
+
 
 class DataError(RuntimeError):
     """A data source is missing, corrupt or does not match its checksum; the message names the file."""

@@ -30,7 +30,7 @@ from genlab.errors import DataError
 
 #: every kind of file genlab writes and reads back -> the version of its layout (bump it when the layout changes:
 #: files of another version are then refused by name, with the fix, instead of failing somewhere inside)
-FORMATS = {"prepared-split": 1, "prepared-manifest": 1, "model": 1, "classifier": 1, "checkpoint": 1,
+FORMATS = {"prepared-split": 1, "prepared-manifest": 1, "model": 1, "state": 1, "classifier": 1, "checkpoint": 1,
            "features": 1}
 
 

@@ -3,8 +3,8 @@ lab follows), what is measured on which runs, the comparison, and the budget rul
 :mod:`genlab.claims.verdicts`; nothing here is tuned to the numbers.
 
 A number is a :class:`Metric`: a key of one of the pipeline's result files, one value per seed. ``eval:<model>``
-is that model's evaluation (``metrics/eval/<model>.json`` of each seed's run of the group); ``theory`` and
-``estimators`` hold per-seed lists of their own (their stages run the seeds inside).
+is that model's evaluation (``metrics/eval/<model>.json`` of each seed's run of the group); ``theory``, ``modes``
+and ``estimators`` hold per-seed lists of their own (their stages run the seeds inside).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from typing import Literal
 
 @dataclass(frozen=True)
 class Metric:
-    source: str  # eval:<model> | theory | estimators
+    source: str  # eval:<model> | theory | modes | estimators
     key: str  # dotted path in the result file, e.g. "fid" or "fitted_gaussian.fid"
     group: str = "default"  # the run group (params) of eval metrics: "default" is params.yaml
 
@@ -53,9 +53,21 @@ def _eval(model: str, key: str) -> Metric:
     return Metric(f"eval:{model}", key)
 
 
+def _toy(variant: str, mixture: str, key: str) -> Metric:
+    return Metric("modes", f"variants.{variant}.{mixture}.{key}")
+
+
+def _recovers(remedy: str) -> tuple[Part, ...]:
+    """The remedy covers more modes of the grid and spreads them more evenly than the vanilla GAN (ring and grid)."""
+    return (Part(_toy(remedy, "grid", "modes"), "above", against=_toy("gan", "grid", "modes")),
+            Part(_toy(remedy, "ring", "reverse_kl"), "below", against=_toy("gan", "ring", "reverse_kl")),
+            Part(_toy(remedy, "grid", "reverse_kl"), "below", against=_toy("gan", "grid", "reverse_kl")))
+
+
 BUDGETS = {
     "equal": "the compared runs train for the same optimizer steps and images, at the same width and latent size",
-    "toy": "the theory stage's fixed toy settings (params: theory)",
+    "toy": "the fixed toy settings of the theory and modes stages (params: theory, modes); stacked MNIST: equal "
+           "steps and batch for both GANs",
     "study": "the estimator study's fixed draws on the trained VAE (params: estimators)",
 }
 
@@ -79,6 +91,26 @@ CLAIMS: tuple[Claim, ...] = (
           (Part(Metric("theory", "jsd_identity_max_err"), "below", 1e-3),
            Part(Metric("theory", "equal_value_minus_log4"), "below", 1e-3)),
           "toy"),
+    Claim("gan-loses-modes",
+          "a GAN's generator finds a few outputs its discriminator cannot reject and keeps producing them: it "
+          "misses modes of the data",
+          "Goodfellow et al. 2014, section 6; the benchmarks of VEEGAN (Srivastava et al. 2017) and PacGAN (Lin et "
+          "al. 2018, Table 1)",
+          (Part(_toy("gan", "ring", "modes"), "below", 8.0), Part(_toy("gan", "grid", "modes"), "below", 25.0),
+           Part(_eval("gan-stacked", "stacked_modes"), "below", 1000.0)),
+          "toy"),
+    Claim("packing-recovers-modes",
+          "packing (a discriminator that judges m samples jointly) penalises the lack of diversity and recovers "
+          "the lost modes",
+          "Lin et al. 2018, sections 3 and 5",
+          _recovers("pacgan2") + (Part(_eval("gan-stacked-pack2", "stacked_modes"), "above",
+                                       against=_eval("gan-stacked", "stacked_modes")),),
+          "toy"),
+    Claim("wgan-gp-recovers-modes",
+          "a Wasserstein critic with a gradient penalty gives the generator useful gradients everywhere and "
+          "covers the modes",
+          "Gulrajani et al. 2017, section 5; Arjovsky et al. 2017",
+          _recovers("wgan-gp"), "toy"),
     Claim("ae-cannot-generate",
           "a plain autoencoder has no prior to sample from: decoding z ~ N(0, I) gives poor images where a VAE's "
           "are good; a Gaussian fitted to the AE's codes lies in between",

@@ -1,4 +1,4 @@
-"""Verdicts of the registered claims from the pipeline's results, by the rule of :mod:`genlab.claims.stats`.
+"""Verdicts of the registered claims from the pipeline's results, by the rule of :mod:`genlab.stats`.
 
 A claim holds when every part holds, fails when a part fails, and is inconclusive otherwise. A claim whose budget
 rule is ``equal`` is inconclusive whenever the runs it compares differ in steps, images seen, width or latent
@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from genlab.claims.registry import BUDGETS, CLAIMS, Claim, Metric
-from genlab.claims.stats import decide, summary, welch
+from genlab.stats import decide, summary, welch
 
 BUDGET_KEYS = ("steps", "images_seen", "width", "z")
 COST_KEYS = ("train_seconds", "parameters")

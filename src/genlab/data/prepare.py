@@ -18,6 +18,7 @@ import torch
 from genlab import memory
 from genlab.config import DataConfig, as_dict
 from genlab.data.sources import load_source
+from genlab.data.stacked import MODES, STACK_SEED, stack_splits
 from genlab.data.tensors import BINARIZE_SEED, binarize, fit_resolution
 from genlab.errors import DataError
 from genlab.io import checked, read_checked, save_torch, sha256, tagged, write_json
@@ -28,9 +29,11 @@ MANIFEST = "manifest.json"
 FIX = "restore it with dvc checkout data/prepared, or rerun the prepare stage (dvc repro prepare)"
 
 
-def prepare(cfg: DataConfig, out_dir: Path) -> dict:
-    """Load ``cfg.name`` from the first source that works and write it to ``out_dir``; return the manifest."""
-    splits, source, tried = load_source(cfg.name, Path(cfg.root), cfg.folder, cfg.test_fraction, cfg.resolution)
+def prepare(cfg: DataConfig, out_dir: Path, stacked_size: int = 60000) -> dict:
+    """Load ``cfg.name`` from the first source that works and write it to ``out_dir``; return the manifest
+    (``stacked_size``: the training images of ``name: stacked-mnist``)."""
+    digits = "mnist" if cfg.name == "stacked-mnist" else cfg.name
+    splits, source, tried = load_source(digits, Path(cfg.root), cfg.folder, cfg.test_fraction, cfg.resolution)
     if cfg.limit:
         splits["train_images"] = splits["train_images"][: cfg.limit]
         splits["train_labels"] = splits["train_labels"][: cfg.limit]
@@ -40,6 +43,8 @@ def prepare(cfg: DataConfig, out_dir: Path) -> dict:
         splits[f"{split}_images"] = fit_resolution(splits[f"{split}_images"], cfg.resolution)
         if cfg.binarize:
             splits[f"{split}_images"] = binarize(splits[f"{split}_images"], BINARIZE_SEED + i)
+    if cfg.name == "stacked-mnist":
+        splits = stack_splits(splits, stacked_size, len(splits["test_images"]), STACK_SEED)
     labels = torch.cat([splits["train_labels"], splits["test_labels"]])
     manifest = {
         "dataset": cfg.name,
@@ -48,9 +53,18 @@ def prepare(cfg: DataConfig, out_dir: Path) -> dict:
         "config": as_dict(cfg),
         "channels": int(splits["train_images"].shape[1]),
         "resolution": cfg.resolution,
-        "num_classes": int(labels.max()) + 1,
-        "splits": {},
+        "num_classes": MODES if cfg.name == "stacked-mnist" else int(labels.max()) + 1,
     }
+    manifest = write_splits(out_dir, splits, manifest)
+    log.info("prepared %s from %s: train %s, test %s", cfg.name, source,
+             manifest["splits"]["train"]["shape"], manifest["splits"]["test"]["shape"])
+    return manifest
+
+
+def write_splits(out_dir: Path, splits: dict[str, torch.Tensor], manifest: dict) -> dict:
+    """``train.pt``, ``test.pt`` and ``manifest.json`` (``manifest`` with the tensors' checksums, returned) of
+    ``splits`` into ``out_dir``."""
+    manifest = {**manifest, "splits": {}}
     # Write into a fresh sibling folder, then swap it in: a crash never leaves a half-prepared folder.
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(dir=out_dir.parent, prefix=f".{out_dir.name}."))
@@ -67,8 +81,6 @@ def prepare(cfg: DataConfig, out_dir: Path) -> dict:
         tmp.rename(out_dir)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    log.info("prepared %s from %s: train %s, test %s", cfg.name, source,
-             manifest["splits"]["train"]["shape"], manifest["splits"]["test"]["shape"])
     return manifest
 
 
@@ -112,3 +124,22 @@ def load_split(prepared: Path, split: str) -> tuple[torch.Tensor, torch.Tensor]:
     if len(labels) and not 0 <= int(labels.min()) <= int(labels.max()) < manifest["num_classes"]:
         raise DataError(f"{path}: labels outside the {manifest['num_classes']} classes of {prepared / MANIFEST}; {FIX}")
     return images, labels
+
+
+def stack_prepared(prepared: Path, size: int, out_dir: Path) -> dict:
+    """Stacked MNIST (:mod:`genlab.data.stacked`) from the prepared digits into ``out_dir``: ``size`` training
+    images from the training digits, as many test images as there are test digits."""
+    source = read_manifest(prepared)
+    (x, y), (xt, yt) = load_split(prepared, "train"), load_split(prepared, "test")
+    if source["channels"] != 1 or source["num_classes"] != 10:
+        raise DataError(f"{prepared}: {source['dataset']} is not 1-channel digits of 10 classes; stacked MNIST needs "
+                        "data.name mnist (or fashion-mnist)")
+    splits = stack_splits({"train_images": x, "train_labels": y, "test_images": xt, "test_labels": yt}, size, len(xt),
+                          STACK_SEED)
+    manifest = {"dataset": f"stacked-{source['dataset']}", "source": f"{prepared} (seeded triplets)",
+                "config": {"stacked_size": size, "from": source["splits"]}, "channels": 3,
+                "resolution": source["resolution"], "num_classes": MODES}
+    manifest = write_splits(out_dir, splits, manifest)
+    log.info("stacked %s: train %s, test %s", source["dataset"], manifest["splits"]["train"]["shape"],
+             manifest["splits"]["test"]["shape"])
+    return manifest

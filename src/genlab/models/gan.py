@@ -5,6 +5,11 @@ exponential moving average of G's weights for sampling.
 ``arch: mlp`` is the classic MNIST GAN (LeakyReLU hidden layers, dropout in D, a logit whose
 sigmoid is D's probability); ``arch: conv`` is DCGAN-style (Radford et al. 2016: stride-2 convs
 with LeakyReLU in D, transposed convs in G). Images are scaled to [-1, 1] for D; G ends in tanh.
+
+Packing (``gan.pack: m``, PacGAN, Lin et al. 2018): D judges m samples at once, concatenated along the channels,
+real packs against packs of m generated samples, so a generator that drops modes produces packs D can tell from
+data. A step's minibatch of n images makes n/m packs (the same images per step as m = 1, where PacGAN's code
+draws m times as many); m = 1 is the plain GAN.
 """
 
 from __future__ import annotations
@@ -15,7 +20,7 @@ from typing import Literal
 import torch
 from torch import nn
 
-from genlab.config import param
+from genlab.config import ConfigError, param
 from genlab.models.base import EMA, GenerativeModel, Loss, Phase
 from genlab.nn.adversarial import discriminator_loss, generator_loss
 from genlab.nn.ema import ema_copy
@@ -38,6 +43,8 @@ class GANConfig:
     dropout: float = param(0.3, "dropout in D's hidden layers", min=0.0, max=0.9)
     mbstd: bool = param(False, "minibatch-stddev feature before D's last layer (Karras et al. 2018)")
     mbstd_group: int = param(4, "group size of the minibatch-stddev statistic", positive=True)
+    pack: int = param(1, "samples D judges at once, concatenated (PacGAN's m; 1 = the plain GAN); the batch size must "
+                         "divide by it", positive=True)
     steps: int = param(6000, "training steps (0 = train.steps); train.steps still caps it", min=0)
 
 
@@ -101,22 +108,36 @@ class GAN(GenerativeModel):
         super().__init__(cfg, model, shape, num_classes, steps)
         self.h, self.z = cfg.h or model.h, cfg.z or model.z
         self.generator = Generator(model.arch, shape, self.h, self.z)
-        self.discriminator = Discriminator(model.arch, shape, self.h, cfg.dropout, cfg.mbstd, cfg.mbstd_group)
+        c, height, width = shape
+        self.discriminator = Discriminator(model.arch, (c * cfg.pack, height, width), self.h, cfg.dropout, cfg.mbstd,
+                                           cfg.mbstd_group)
         self.generator_ema = ema_copy(self.generator) if cfg.ema > 0 else None
         self.ema = EMA("generator", "generator_ema", cfg.ema) if cfg.ema > 0 else None
         betas = (cfg.beta1, cfg.beta2)
         self.phases = (Phase("d", ("discriminator",), cfg.lr, betas, repeats=cfg.d_steps),
                        Phase("g", ("generator",), cfg.lr, betas))
 
+    def packs(self, images: torch.Tensor) -> torch.Tensor:
+        """n images -> n/m packs of m, concatenated along the channels (m = ``gan.pack``; unchanged for m = 1)."""
+        m = self.cfg.pack
+        if m == 1:
+            return images
+        n, c, h, w = images.shape
+        if n % m:
+            raise ConfigError(f"gan.pack: a batch of {n} images does not split into packs of {m}; use a batch size "
+                              f"divisible by {m}")
+        return images.reshape(n // m, m * c, h, w)
+
     def loss(self, phase, x, y):
         real, n, gen = x * 2 - 1, x.shape[0], self.generator
         if phase == "d":  # G is frozen by the loop: its samples carry no graph
             fake = gen(torch.randn(n, gen.z, device=x.device))
-            real_logits, fake_logits = self.discriminator(real), self.discriminator(fake)
+            real_logits, fake_logits = self.discriminator(self.packs(real)), self.discriminator(self.packs(fake))
             loss_d = discriminator_loss(real_logits, fake_logits, self.cfg.loss)
             return Loss(loss_d, {"loss_d": loss_d.detach(), "d_real": torch.sigmoid(real_logits.detach()).mean(),
                                  "d_fake": torch.sigmoid(fake_logits.detach()).mean()})
-        loss_g = generator_loss(self.discriminator(gen(torch.randn(n, gen.z, device=x.device))), self.cfg.loss)
+        loss_g = generator_loss(self.discriminator(self.packs(gen(torch.randn(n, gen.z, device=x.device)))),
+                                self.cfg.loss)
         return Loss(loss_g, {"loss_g": loss_g.detach()})
 
     @torch.no_grad()

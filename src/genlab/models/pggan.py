@@ -11,11 +11,14 @@ The paper's techniques, each a switch for ablations: minibatch standard deviatio
 in G (``pggan.pixel_norm``) and the fade-in itself (``pggan.fade_in``; off: new blocks enter at
 α = 1). Loss: WGAN-GP with the ε-drift term ε·E[D(x)²] (section A.1: λ = 10, ε = 0.001), or the
 non-saturating loss; Adam with β1 = 0, β2 = 0.99 (lr: see ``pggan.lr``), its state reset by the loop
-whenever a level is added (as in the paper's code), and an EMA of G's weights for sampling. Its half-life is set in images
-(``pggan.ema_kimg``, as StyleGAN's code does): the paper's 0.999 per step spans ~11k images, longer
-than a whole phase of the short CPU schedule, so the average would still hold the fresh blocks'
-random initial weights when the phase ends. At the end of
-each level the EMA generator is frozen into ``phase_generators`` so every phase is evaluated.
+whenever a level is added (as in the paper's code), and an EMA of G's weights for sampling. Its half-life is set
+in images (``pggan.ema_kimg``, as StyleGAN's code does): the paper's 0.999 per step spans ~11k images, longer
+than a whole phase of the short CPU schedule, so the average would still hold the fresh blocks' random initial
+weights when the phase ends.
+
+A run trains every level (``pggan.resolution: 0``) or one, a phase of the pipeline (``resolution: 8`` trains
+the 8×8 level), which continues the phase before it from its weights, optimizer states, EMA, RNG and schedule
+position (:func:`genlab.training.run.setup_run`); a phase samples at its own level, upsampled to the data's size.
 """
 
 from __future__ import annotations
@@ -25,7 +28,6 @@ from typing import Literal
 
 import torch
 import torch.nn.functional as F
-from torch import nn
 
 from genlab.config import ConfigError, param
 from genlab.models.base import EMA, GenerativeModel, Loss, Phase
@@ -63,8 +65,12 @@ class PGGANConfig:
     equalized_lr: bool = param(True, "equalized learning rate (N(0,1) weights scaled by the He constant at run time)", switch=True)
     pixel_norm: bool = param(True, "pixelwise feature vector normalization after every conv of G", switch=True)
     fade_in: bool = param(True, "fade new levels in (false: they enter at α = 1)", switch=True)
+    resolution: int = param(0, "the level a run trains, by its side (4, 8, ...), continuing the phase before; 0 = "
+                               "every level in one run (the pipeline trains one phase per entry of models)", min=0)
 
     def check(self, prefix: str) -> None:
+        if self.resolution and (self.resolution < 4 or self.resolution & (self.resolution - 1)):
+            raise ConfigError(f"{prefix}.resolution: {self.resolution} is not a level; use 0 (all) or 4, 8, 16, ...")
         if self.mbstd and any(b % self.mbstd_group for b in self.batch_sizes):
             raise ConfigError(f"{prefix}.batch_sizes: {list(self.batch_sizes)} must be multiples of "
                               f"{prefix}.mbstd_group ({self.mbstd_group}) when {prefix}.mbstd is true")
@@ -89,22 +95,29 @@ class PGGAN(GenerativeModel):
         self.discriminator = ProgressiveDiscriminator(channels, self.levels, cfg.fmap_base, cfg.fmap_max,
                                                       cfg.equalized_lr, cfg.mbstd, cfg.mbstd_group)
         self.generator_ema = ema_copy(self.generator) if cfg.ema_kimg > 0 else None
-        # The EMA generator frozen at the end of every level but the last (the last is generator_ema itself).
-        self.phase_generators = nn.ModuleList([ema_copy(self.generator) for _ in range(self.levels - 1)])
-        self.schedule = GrowthSchedule(self.levels, cfg.kimg_fade, cfg.kimg_stable, cfg.batch_sizes, steps,
-                                       cfg.fade_in)
+        if cfg.resolution > self.grow_resolution:
+            raise ConfigError(f"pggan.resolution: {cfg.resolution} is above the data's {self.grow_resolution} "
+                              f"(data.resolution {resolution}); grow at most to {self.grow_resolution}")
+        level = num_levels(cfg.resolution) - 1 if cfg.resolution else None
+        self.first_level, self.last_level = (level, level) if level is not None else (0, self.levels - 1)
+        self.schedule = self._schedule((0, 0))
         betas = (cfg.beta1, cfg.beta2)
         self.phases = (Phase("d", ("discriminator",), cfg.lr, betas), Phase("g", ("generator",), cfg.lr, betas))
         self.ema = EMA("generator", "generator_ema", half_life_images=cfg.ema_kimg * 1000) if cfg.ema_kimg > 0 else None
         self.differentiates_twice = cfg.gp_weight > 0
-        self.level, self.alpha = 0, 1.0
+        self.level, self.alpha = self.first_level, 1.0
 
-    def set_growth(self, level: int, alpha: float, entering: bool) -> None:
-        """The loop's growth clock: train at ``level`` with fade-in weight ``alpha``; ``entering`` a level keeps the
-        previous level's sampler (the loop resets Adam's moments, as the paper's code does)."""
-        if entering:
-            with torch.no_grad():
-                self.phase_generators[level - 1].load_state_dict(self._sampling_generator().state_dict())
+    def _schedule(self, start: tuple[int, int]) -> GrowthSchedule:
+        cfg = self.cfg
+        return GrowthSchedule(self.levels, cfg.kimg_fade, cfg.kimg_stable, cfg.batch_sizes, self.steps, cfg.fade_in,
+                              self.first_level, self.last_level, start)
+
+    def continue_growth(self, step: int, images: int) -> None:
+        """Start this run's levels where the phase before ended: at its step, with its images shown."""
+        self.schedule = self._schedule((step, images))
+
+    def set_growth(self, level: int, alpha: float) -> None:
+        """The loop's growth clock: train at ``level`` with fade-in weight ``alpha``."""
         self.level, self.alpha = level, alpha
 
     # ------------------------------------------------------------------ training
@@ -141,28 +154,13 @@ class PGGAN(GenerativeModel):
         return Loss(loss_d, logs)
 
     # ------------------------------------------------------------------ sampling
-    def _sampling_generator(self) -> ProgressiveGenerator:
-        return self.generator_ema if self.generator_ema is not None else self.generator
-
     @torch.no_grad()
-    def sample_level(self, gen: ProgressiveGenerator, level: int, n: int,
-                     generator: torch.Generator | None = None) -> torch.Tensor:
-        """``n`` images in [0, 1] from ``gen`` at ``level`` (α = 1), nearest-upsampled to the training resolution
-        and cropped to the data's."""
+    def sample(self, n, generator=None):
+        """``n`` images in [0, 1] from the EMA generator at the run's last level (α = 1), nearest-upsampled to the
+        training resolution and cropped to the data's."""
+        gen = self.generator_ema if self.generator_ema is not None else self.generator
         z = torch.randn(n, gen.z, generator=generator, device=self.device)
-        img = ((gen(z, level) + 1) / 2).clamp(0, 1)
+        img = ((gen(z, self.last_level) + 1) / 2).clamp(0, 1)
         img = F.interpolate(img, size=(self.grow_resolution,) * 2, mode="nearest")
         a, side = self.pad // 2, self.shape[1]
         return img[..., a:a + side, a:a + side]
-
-    @torch.no_grad()
-    def sample(self, n, generator=None):
-        return self.sample_level(self._sampling_generator(), self.levels - 1, n, generator)
-
-    def samplers(self):
-        """The final generator first, then the one frozen at the end of each lower level (named by resolution)."""
-        out = {"prior": self.sample}
-        for level, gen in enumerate(self.phase_generators):
-            out[str(level_resolution(level))] = (
-                lambda n, generator=None, gen=gen, level=level: self.sample_level(gen, level, n, generator))
-        return out

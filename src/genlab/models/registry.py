@@ -1,5 +1,5 @@
 """The model families by name: adding one is a file in this package, one line here and its params section
-(plus its name in ``params.yaml``'s ``models`` list, for the pipeline to train and evaluate it)."""
+(plus an entry in ``params.yaml``'s ``models``, for the pipeline to train and evaluate it)."""
 
 from __future__ import annotations
 
@@ -43,18 +43,21 @@ def config_classes() -> dict[str, type]:
     return {name: f.config for name, f in FAMILIES.items()}
 
 
-def build_model(name: str, cfg, model: ModelConfig, shape, num_classes: int, steps: int) -> GenerativeModel:
-    return FAMILIES[name].build(cfg, model, tuple(shape), num_classes, steps)
+def build_model(family: str, cfg, model: ModelConfig, shape, num_classes: int, steps: int) -> GenerativeModel:
+    return FAMILIES[family].build(cfg, model, tuple(shape), num_classes, steps)
 
 
-def load_model(path: Path, device: torch.device | str = "cpu", name: str | None = None
+def load_model(path: Path, device: torch.device | str = "cpu", family: str | None = None
                ) -> tuple[GenerativeModel, dict]:
     """Rebuild a trained model from its ``model.pt`` (weights-only load, checked: a damaged file, or one of another
-    family than ``name``, is one DataError line) -> (model in eval mode, meta)."""
-    ck = read_model_file(path, name)
+    family than ``family``, is one DataError line) -> (model in eval mode, meta)."""
+    ck = read_model_file(path, family)
     with checked(path, fix_for(Path(path))):
-        cfg = parse_section(FAMILIES[ck["name"]].config, ck["cfg"], ck["name"])
+        family = ck["family"]
+        if family not in FAMILIES:
+            raise ValueError(f"its family {family[:40]!r} is none of {', '.join(FAMILIES)}")
+        cfg = parse_section(FAMILIES[family].config, ck["cfg"], family)
         model_cfg = parse_section(ModelConfig, ck["model"], "model")
-        model = load_module(lambda: build_model(ck["name"], cfg, model_cfg, ck["shape"], ck["num_classes"],
-                                                ck["steps"]), ck["weights"])
+        model = load_module(lambda: build_model(family, cfg, model_cfg, ck["shape"], ck["num_classes"], ck["steps"]),
+                            ck["weights"])
     return model.to(device).eval(), ck["meta"]

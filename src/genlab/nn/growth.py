@@ -3,9 +3,11 @@
 Level 0 (4×4) trains for ``kimg_stable`` thousand images; every later level first fades in for
 ``kimg_fade`` thousand images (α rising linearly from 0 to 1), then stabilizes for ``kimg_stable``.
 Each level has its own batch size. Lengths are counted in images, as in the paper, and turned into
-steps here; when the step budget (``train.steps``) is smaller than the schedule, every segment is
-shrunk in proportion (at least one step each), so a smoke run still visits every level and fade.
-α and the level are functions of the step alone: a resumed run is in the same phase at the same α.
+steps here. A schedule covers the levels ``first..last``: every level in one run, or one level, a phase of the
+pipeline that continues the phase before from its step and image count (``start``). When the step budget
+(``train.steps``) is smaller than the schedule's steps, every segment is shrunk in proportion (at least one step
+each), so a smoke run still visits every level and fade. α and the level are functions of the step alone: a
+resumed run is in the same phase at the same α.
 """
 
 from __future__ import annotations
@@ -34,12 +36,15 @@ class Segment:
 
 
 class GrowthSchedule:
-    """Segments [stable 4×4, fade 8×8, stable 8×8, ...] with α(step) and the images shown before each step."""
+    """Segments [stable 4×4, fade 8×8, stable 8×8, ...] of levels ``first..last`` with α(step) and the images shown
+    before each step; the first segment starts at step ``start[0]`` with ``start[1]`` images already shown."""
 
     def __init__(self, levels: int, kimg_fade: float, kimg_stable: float, batch_sizes: tuple[int, ...],
-                 budget: int, fade_in: bool = True):
+                 budget: int, fade_in: bool = True, first: int = 0, last: int | None = None,
+                 start: tuple[int, int] = (0, 0)):
+        last = levels - 1 if last is None else last
         plan = []  # (level, fading, steps, batch)
-        for level in range(levels):
+        for level in range(first, last + 1):
             batch = batch_sizes[min(level, len(batch_sizes) - 1)]
             if level > 0:
                 plan.append((level, True, max(1, math.ceil(kimg_fade * 1000 / batch)), batch))
@@ -49,18 +54,25 @@ class GrowthSchedule:
         if self.scaled:  # shrink every segment in proportion, keeping each at >= 1 step
             plan = [(lv, f, max(1, s * budget // full), b) for lv, f, s, b in plan]
         self.fade_in = fade_in
+        self.levels, self.first, self.last = levels, first, last
         self.segments: list[Segment] = []
-        start = images = 0
+        step, images = start
+        self.start_step, self.start_images = start
         for level, fading, steps, batch in plan:
-            self.segments.append(Segment(level, fading, start, steps, batch, images))
-            start, images = start + steps, images + steps * batch
-        self.total_steps, self.total_images = start, images
+            self.segments.append(Segment(level, fading, step, steps, batch, images))
+            step, images = step + steps, images + steps * batch
+        self.end_step, self.end_images = step, images
+
+    @property
+    def total_steps(self) -> int:
+        """The step after the schedule's last one (steps are counted from the whole growth's first)."""
+        return self.end_step
 
     def segment(self, step: int) -> Segment:
         for seg in self.segments:
             if step < seg.end:
                 return seg
-        return self.segments[-1]  # steps past the schedule continue the last (stable, full-resolution) one
+        return self.segments[-1]  # steps past the schedule continue the last (stable) one
 
     def alpha(self, step: int) -> float:
         """Fade-in weight of the newest level at ``step``: (step - start) / steps while fading, else 1."""

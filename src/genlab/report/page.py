@@ -8,11 +8,14 @@ from genlab.report.tables import HEADLINE, best_per_column, table
 
 def summarize(models: dict[str, dict], baseline: dict | None, classifier: dict | None, theory: dict | None = None,
               estimators: dict | None = None, claims: dict | None = None,
-              ablations: dict[str, dict] | None = None) -> dict:
-    """The content of ``summary.json``: every model's metrics, the baseline, the best row per ranked column, the
-    theory and estimator studies, the claims' verdicts and any ablation tables (by model)."""
-    return {"models": models, "baseline": baseline, "classifier": classifier, "best": best_per_column(models),
-            "theory": theory, "estimators": estimators, "claims": claims, "ablations": ablations or {}}
+              ablations: dict[str, dict] | None = None, modes: dict | None = None) -> dict:
+    """The content of ``summary.json``: every model's metrics (those scored against the test images in ``models``,
+    stacked-MNIST ones in ``stacked``), the baseline, the best row per ranked column, the theory, mode-collapse and
+    estimator studies, the claims' verdicts and any ablation tables (by model)."""
+    scored = {n: m for n, m in models.items() if "stacked_modes" not in m}
+    return {"models": scored, "stacked": {n: m for n, m in models.items() if n not in scored}, "baseline": baseline,
+            "classifier": classifier, "best": best_per_column(scored), "theory": theory, "modes": modes,
+            "estimators": estimators, "claims": claims, "ablations": ablations or {}}
 
 
 def markdown(summary: dict, grids: dict[str, list[str]], curves: dict[str, str] | None = None) -> str:
@@ -35,14 +38,21 @@ def markdown(summary: dict, grids: dict[str, list[str]], curves: dict[str, str] 
         lines += ["† Conditional samples, not ranked: " + "; ".join(f"{n} given {c}" for n, c in conditional.items())
                   + ". Their scores are not comparable with unconditional samples.", ""]
     curves = curves or {}
+    every = {**models, **summary.get("stacked", {})}
     for name in dict.fromkeys([*grids, *curves]):
-        lines += sections.figures_section(name, models.get(name, {}), grids.get(name, []), curves.get(name))
+        lines += sections.figures_section(name, every.get(name, {}), grids.get(name, []), curves.get(name))
     real_accuracy = (summary.get("classifier") or {}).get("test_accuracy")
+    growing: dict[str, dict[str, dict]] = {}
     for name, m in models.items():
-        if "phases" in m:
-            lines += sections.growth_section(name, m, summary.get("ablations", {}).get(name))
+        if "grows" in m:
+            growing.setdefault(m.get("family", name), {})[name] = m
+    for family, phases in growing.items():
+        lines += sections.growth_section(family, phases, summary.get("ablations", {}).get(family))
+    for name, m in models.items():
         if "conditioned_on" in m:
             lines += sections.conditional_section(name, m, real_accuracy)
+    if summary.get("modes"):
+        lines += sections.modes_section(summary["modes"], summary.get("stacked", {}))
     if summary.get("estimators"):
         lines += sections.estimators_section(summary["estimators"])
     if summary.get("theory"):

@@ -34,24 +34,24 @@ def claims_section(claims: dict) -> list[str]:
     return lines + [""]
 
 
-def growth_section(name: str, m: dict, ablation: dict | None) -> list[str]:
-    """A growing model: each segment of its schedule with images and wall time, the generator kept at the end of
-    each resolution scored like the final one, and its ablation when it was measured."""
-    lines = [f"## {name}, phase by phase", "",
-             "| resolution | phase | steps | batch | images | seconds | FID ↓ | IS ↑ | classes |", "|---" * 9 + "|"]
-    phases = m.get("phases", [])
-    last = max((ph["resolution"] for ph in phases), default=None)
-    for ph in phases:
-        scores = {}
-        if ph["phase"] == "stable":  # the generator kept at the end of this resolution (the final one at the top)
-            scores = m if ph["resolution"] == last else m.get(str(ph["resolution"]), {})
-        lines.append(f"| {ph['resolution']}² | {ph['phase']} | {fmt(ph['steps'])} | {ph['batch_size']} | "
-                     f"{fmt(ph['images'])} | {fmt(ph['seconds'])} | {fmt(scores.get('fid'))} | "
-                     f"{fmt(scores.get('is'))} | {fmt(scores.get('classes_covered'))} |")
-    lines += ["", "Scores of a lower resolution are its samples upsampled (nearest) to the data size.", ""]
+def growth_section(family: str, phases: dict[str, dict], ablation: dict | None) -> list[str]:
+    """A growing family's phases (``phases``: model name -> metrics, each with ``grows``): every segment of each
+    phase's schedule with its images and wall time, the phase's generator scored like the final one, and the
+    family's ablation when it was measured."""
+    lines = [f"## {family}, phase by phase", "",
+             "| model | resolution | segment | steps | batch | images | seconds | FID ↓ | IS ↑ | classes |",
+             "|---" * 10 + "|"]
+    for name, m in sorted(phases.items(), key=lambda kv: kv[1]["grows"]["resolution"]):
+        for seg in m.get("phases", []):
+            scored = seg["phase"] == "stable" and seg["resolution"] == m["grows"]["resolution"]
+            cells = [fmt(m.get(k)) if scored else "" for k in ("fid", "is", "classes_covered")]
+            lines.append(f"| {name} | {seg['resolution']}² | {seg['phase']} | {fmt(seg['steps'])} | {seg['batch_size']} | "
+                         f"{fmt(seg['images'])} | {fmt(seg['seconds'])} | " + " | ".join(cells) + " |")
+    lines += ["", "Each phase is a stage of the pipeline (`train@<model>`) that continues the one below; a phase's "
+              "samples below the data's resolution are upsampled (nearest) to it.", ""]
     if ablation and ablation.get("rows"):
         cols = ablation["metrics"]
-        lines += [f"### Ablation of {name}'s techniques", "",
+        lines += [f"### Ablation of {family}'s techniques", "",
                   f"Experiments that differ from the baseline only in `{'`, `'.join(ablation['switches'])}` "
                   f"(collected by `genlab ablation` from `dvc exp show`, same schedule and seed):", "",
                   "| experiment | changed | " + " | ".join(cols) + " |", "|---" * (len(cols) + 2) + "|"]
@@ -106,9 +106,9 @@ def caption(stem: str, m: dict) -> str:
     """What a figure of a model's folder shows, which sampler drew it and from which seed."""
     seed = f"seed {m['seed']}" if "seed" in m else "seed –"
     if stem.startswith("samples_"):
-        sampler = stem.removeprefix("samples_")
-        what = f"samples of the generator kept at the end of the {sampler}² phase" if sampler.isdigit() else \
-            f"samples of the sampler `{sampler}`"
+        what = f"samples of the sampler `{stem.removeprefix('samples_')}`"
+    elif stem == "samples" and m.get("grows"):
+        what = f"samples of the {m['grows']['resolution']}² phase's generator, upsampled to the data's side"
     else:
         what = CAPTIONS.get(stem, stem)
     conditioned = f", conditioned on {m['conditioned_on']}" if "conditioned_on" in m and stem.startswith("samples") \
@@ -157,27 +157,79 @@ def estimators_section(est: dict) -> list[str]:
                     "the trained checkpoint, with a 1/n guide.*", ""]
 
 
+def _over_seeds(values) -> str:
+    """mean [95% interval] (n) of per-seed values."""
+    from genlab.stats import summary
+
+    values = values if isinstance(values, list) else [values]
+    sm = summary(values)
+    if sm["lo"] is None:
+        return f"{fmt(sm['mean'])} (n = {sm['n']})"
+    return f"{fmt(sm['mean'])} [{fmt(sm['lo'])}, {fmt(sm['hi'])}] (n = {sm['n']})"
+
+
 def theory_section(theory: dict) -> list[str]:
-    """The GAN theory numbers (metrics/theory.json) as a short table with its figures."""
+    """The GAN theory numbers (metrics/theory.json), each as its mean over seeds with a 95% interval."""
     sat = theory["saturation"]
     rows = [
         ("max |D - D*| (trained D alone, where a density > threshold)", theory["dstar_max_abs_err"]),
         ("max |D - 1/2| when p_g = p_data", theory["dstar_equal_max_dev"]),
         ("max |V(D*, G) - (-log 4 + 2 JSD)| over the density pairs", theory["jsd_identity_max_err"]),
-        (f"‖∇G‖ saturating / non-saturating at D(G(z)) = {sat['d_of_fake_mean']:.1e}",
-         f"{sat['grad_norm_saturating']:.3g} / {sat['grad_norm_nonsaturating']:.3g}"),
+        ("|V(D*, G) + log 4| at p_g = p_data (the minimum)", theory["equal_value_minus_log4"]),
+        ("D(G(z)) where the gradients are taken", sat["d_of_fake_mean"]),
+        ("‖∇G‖ saturating / non-saturating", sat["grad_ratio_saturating_over_nonsaturating"]),
     ]
-    lines = ["## GAN theory, measured", "", "| quantity | value |", "|---|---|"]
-    lines += [f"| {k.replace('|', chr(92) + '|')} | {fmt(v)} |" for k, v in rows]  # escape pipes in cells
-    lines += ["", "| mixture | generator loss | minibatch stddev | modes covered | high-quality share |",
-              "|---|---|---|---|---|"]
-    lines += [f"| {r['mixture']} | {r['loss']} | {'yes' if r['mbstd'] else 'no'} | {r['modes']}/{r['modes_total']} | "
-              f"{r['high_quality']:.1%} |" for r in theory["mode_collapse"]]
+    lines = ["## GAN theory, measured", "", "| quantity | mean [95% interval] (seeds) |", "|---|---|"]
+    lines += [f"| {k.replace('|', chr(92) + '|')} | {_over_seeds(v)} |" for k, v in rows]  # escape pipes in cells
     lines += ["", "![D vs D*](grids/theory/dstar.png)", "",
-              f"*A discriminator trained alone between p_data and p_g against D* = p_data / (p_data + p_g) (seed "
-              f"{theory.get('seed')}).*", "", "![2-D mixtures](grids/theory/modes.png)", "",
-              f"*Generated points (blue) and the mixture's modes (red) after {theory['params']['mixture_steps']} steps "
-              f"of each GAN variant (seed {theory.get('seed')}).*", ""]
+              "*A discriminator trained alone between p_data and p_g against D* = p_data / (p_data + p_g) (seed 0).*",
+              ""]
+    return lines
+
+
+def modes_section(modes: dict, stacked: dict[str, dict]) -> list[str]:
+    """Mode collapse: genlab's rows on the 2-D ring and grid beside the published ones, and on stacked MNIST."""
+    p = modes["params"]
+    lines = ["## Mode collapse", "",
+             f"Protocol: {modes['protocol']}. Each variant trains {p['seeds']} seeds per mixture for {p['steps']:,} "
+             f"generator steps of {p['batch']} points (the pipeline's GAN networks, width {p['h']}, z = {p['z']}; Adam "
+             f"lr {p['lr']:g} decayed to 0 on a cosine). Cells: mean ± standard error over seeds (as the papers give "
+             "them), then the 95% Student t interval of the mean.", "",
+             "| variant | mixture | modes (≥ 1) | modes (≥ 20) | high-quality share | reverse KL |", "|---" * 6 + "|"]
+
+    def cell(sm: dict, pct: bool = False) -> str:
+        k = 100 if pct else 1
+        if sm["stderr"] is None:
+            return fmt(sm["mean"] * k)
+        return f"{fmt(sm['mean'] * k)} ± {fmt(sm['stderr'] * k)} [{fmt(sm['lo'] * k)}, {fmt(sm['hi'] * k)}]"
+
+    for name, v in modes["variants"].items():
+        for mixture in ("ring", "grid"):
+            sm = v[mixture]["summary"]
+            lines.append(f"| {name} | {mixture} (of {v[mixture]['modes_total']}) | {cell(sm['modes'])} | "
+                         f"{cell(sm['modes_strict'])} | {cell(sm['high_quality'], True)}% | {cell(sm['reverse_kl'])} |")
+    lines += ["", "Published (10 trials each; their networks and budgets differ, so compare the trends):", "",
+              "| source | variant | mixture | modes | high-quality share | reverse KL |", "|---" * 6 + "|"]
+    for source, rows in modes["published"].items():
+        for name, mixtures in rows.items():
+            for mixture, r in mixtures.items():
+                se = f" ± {r['modes_se']}" if "modes_se" in r else ""
+                lines.append(f"| {source} | {name} | {mixture} | {fmt(r['modes'])}{se} | {100 * r['high_quality']:.1f}% | "
+                             f"{fmt(r.get('reverse_kl'))} |")
+    lines += ["", "![2-D mixtures](grids/modes/modes.png)", "",
+              "*Generated points (blue) against the modes (red) of each variant, seed 0.*", "",
+              "![training curves](grids/modes/curves.png)", "",
+              "*Modes covered and high-quality share during training (500 points, mean over seeds).*", ""]
+    if stacked:
+        lines += ["### Stacked MNIST (1,000 modes)", "",
+                  "Each channel of a sample is read by the domain classifier; a mode (digit triplet) is covered by at "
+                  "least one of the samples; KL of the mode histogram to uniform (a perfect model reaches the "
+                  "reference floor of that sample count).", "",
+                  "| model | steps | samples | modes covered | KL(q ‖ uniform) | reference floor |", "|---" * 6 + "|"]
+        lines += [f"| {name} | {fmt(m.get('steps'))} | {fmt(m['stacked_samples'])} | {m['stacked_modes']} | "
+                  f"{fmt(m['stacked_kl'])} | {fmt(m.get('reference_kl_uniform'))} |" for name, m in stacked.items()]
+        lines += ["", "Published (PacGAN Table 2, a DCGAN with a weakened discriminator, 26,000 samples): DCGAN 99 "
+                  "modes, KL 3.40; VEEGAN 150, 2.95; PacDCGAN2 1,000, 0.06.", ""]
     return lines
 
 

@@ -2,8 +2,8 @@
 
 Rows and columns come from what the metrics files hold, never from model names: a model's extra samplers are its
 nested dicts of fidelity scores, and a row competes for the best value unless its samples are not the model's own
-generation (a conditional model's completions keep real pixels; a growing model's intermediate phases are blocky
-images that score as 'precise').
+generation (a conditional model's completions keep real pixels) or not its final one (a growing model's phases
+below the data's resolution are blocky images that score as 'precise').
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ COLUMNS = [
 ]
 HEADLINE = ("fid", "is", "precision", "recall", "nll_iw", "recon_mse", "train_seconds")
 SHARED = ("elbo", "recon_mse", "latent_prior_gap", "interp_confident", "train_seconds", "images_seen", "parameters",
-          "conditioned_on")  # a model's numbers that its extra samplers' rows repeat
+          "conditioned_on", "grows")  # a model's numbers that its extra samplers' rows repeat
 
 
 def fmt(v) -> str:
@@ -57,20 +57,20 @@ def extra_samplers(metrics: dict) -> dict[str, dict]:
 
 
 def rows(models: dict[str, dict]) -> dict[str, dict]:
-    """One table row per model, plus one per extra sampler: ``"ae (fitted gaussian)"``, or ``"pggan (8² phase)"``
-    for a growing model's generator kept at the end of a resolution."""
+    """One table row per model (a growing model's phase below the data's resolution: ``"pggan-8 (8² phase)"``),
+    plus one per extra sampler: ``"ae (fitted gaussian)"``."""
     out = {}
     for name, r in models.items():
-        out[name] = r
+        grows = r.get("grows", {})
+        out[f"{name} ({grows['resolution']}² phase)" if grows and not grows["final"] else name] = r
         for key, sub in extra_samplers(r).items():
-            label = f"{key}² phase" if key.isdigit() else key.replace("_", " ")
-            out[f"{name} ({label})"] = {**sub, **{k: r[k] for k in SHARED if k in r}}
+            out[f"{name} ({key.replace('_', ' ')})"] = {**sub, **{k: r[k] for k in SHARED if k in r}}
     return out
 
 
 def ranked(name: str, row: dict) -> bool:
-    """Rows that compete for the best value: not intermediate growth phases, not conditional samples."""
-    return not name.endswith("phase)") and "conditioned_on" not in row
+    """Rows that compete for the best value: not a growing model's intermediate phases, not conditional samples."""
+    return row.get("grows", {}).get("final", True) and "conditioned_on" not in row
 
 
 def best_per_column(models: dict[str, dict]) -> dict[str, str]:

@@ -32,6 +32,21 @@ def plot_dstar(c: dict, path: Path, err: float) -> None:
     _save(fig, path)
 
 
+def plot_mode_curves(curves: dict[str, list[dict]], path: Path) -> None:
+    """Modes covered and high-quality share against the step, mean over seeds, one line per variant and mixture."""
+    fig, axes = plt.subplots(2, 2, figsize=(10, 6), squeeze=False)
+    for name, trace in curves.items():
+        steps = [r["step"] for r in trace]
+        for row, key in enumerate(("modes", "high_quality")):
+            for col, mixture in enumerate(("ring", "grid")):
+                axes[row][col].plot(steps, [r[mixture][key] for r in trace], label=name, lw=1)
+                axes[row][col].set(title=f"{mixture}: {key.replace('_', ' ')} (500 points, mean over seeds)",
+                                   xlabel="step")
+    axes[0][0].legend(fontsize=7)
+    fig.tight_layout()
+    _save(fig, path)
+
+
 def plot_modes(points: dict, mixtures: dict, path: Path) -> None:
     names = list(mixtures)
     labels = list(dict.fromkeys(label for _, label in points))

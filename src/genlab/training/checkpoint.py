@@ -41,13 +41,16 @@ def save_checkpoint(ckpt_dir: Path, step: int, payload: dict) -> Path:
 
 
 def latest_checkpoint(ckpt_dir: Path, fp: str, remove_stale: bool = True,
-                      restore: Callable[[dict], None] | None = None) -> dict | None:
-    """The newest checkpoint with fingerprint ``fp`` that loads and that ``restore`` (if given) applies without
-    error, or None. Damaged ones are skipped with a warning and moved aside, stale ones (other params) are removed,
-    unless ``remove_stale`` is false (data-parallel ranks other than 0 only read)."""
+                      restore: Callable[[dict], None] | None = None, at_most: int | None = None) -> dict | None:
+    """The newest checkpoint with fingerprint ``fp`` (and step <= ``at_most``, if given) that loads and that
+    ``restore`` (if given) applies without error, or None. Damaged ones are skipped with a warning and moved aside,
+    stale ones (other params) are removed, unless ``remove_stale`` is false (data-parallel processes that do not
+    write only read)."""
     if not ckpt_dir.is_dir():
         return None
     for path in _step_files(ckpt_dir):
+        if at_most is not None and int(path.stem[5:]) > at_most:
+            continue
         try:
             ck = read_checked(path, "checkpoint", SKIP)
             with checked(path, SKIP):

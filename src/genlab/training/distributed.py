@@ -19,12 +19,22 @@ Backends: NCCL on CUDA (one GPU per process, ``cuda:LOCAL_RANK``), Gloo on the C
 
 from __future__ import annotations
 
+import functools
 import os
+import re
+import signal
+import subprocess
+import sys
 from dataclasses import dataclass
+from datetime import timedelta
 
 import torch
 import torch.distributed as dist
 from torch import nn
+
+from genlab.config import TrainConfig
+from genlab.errors import TrainingError
+from genlab.training import agent
 
 
 @dataclass(frozen=True)
@@ -38,8 +48,10 @@ class World:
 
     @property
     def is_main(self) -> bool:
-        """Rank 0: the one process that logs, checkpoints and writes the outputs."""
-        return self.rank == 0
+        """Local rank 0, the first process on its machine: it logs, checkpoints and writes the outputs there. The
+        replicas are identical, so every node holds the run's files (its own ``dvc repro`` finds them) and resumes
+        from its own checkpoints; on one machine this is rank 0 alone."""
+        return self.local_rank == 0
 
 
 def under_torchrun() -> bool:
@@ -56,16 +68,40 @@ def world_from_env() -> World:
                  int(env.get("LOCAL_WORLD_SIZE", env["WORLD_SIZE"])))
 
 
-def init(world: World, device: torch.device) -> None:
-    """Join the process group: NCCL on CUDA, Gloo on the CPU (no-op for a single process)."""
+def init(world: World, device: torch.device, timeout: float = 300) -> None:
+    """Join the process group: NCCL on CUDA, Gloo on the CPU (no-op for a single process). A collective that waits
+    longer than ``timeout`` seconds for the others (a lost node) raises instead of hanging."""
     if world.size == 1 or dist.is_initialized():
         return
+    wait = timedelta(seconds=timeout)
     if device.type == "cuda":
-        dist.init_process_group("nccl", device_id=device)
+        dist.init_process_group("nccl", device_id=device, timeout=wait)
     else:
-        dist.init_process_group("gloo")
+        dist.init_process_group("gloo", timeout=wait)
 
 
+class PeerLost(TrainingError):
+    """A collective failed: another process or node died, or did not answer within ``train.dist_timeout``."""
+
+
+def collective(fn):
+    """Run a collective; its failure (Gloo and NCCL raise RuntimeError) becomes one :class:`PeerLost` line that
+    says how to go on."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except RuntimeError as exc:
+            line = next((line.strip() for line in str(exc).splitlines() if line.strip()), type(exc).__name__)
+            reason = re.sub(r"^\[[^\]]*\]\s*", "", line).split(". ")[0][:160]  # no C++ source location
+            raise PeerLost(f"lost another training process ({reason}); start the run again on every node "
+                           "(genlab train MODEL or dvc repro): it resumes from the last checkpoint") from None
+
+    return wrapper
+
+
+@collective
 def finish() -> None:
     """Leave the process group (every rank waits for the others first)."""
     if dist.is_available() and dist.is_initialized():
@@ -78,6 +114,7 @@ def size() -> int:
     return dist.get_world_size() if dist.is_available() and dist.is_initialized() else 1
 
 
+@collective
 def broadcast_module(module: nn.Module) -> None:
     """Copy rank 0's parameters and buffers into every replica (what DDP does when it wraps a module)."""
     if size() == 1:
@@ -87,6 +124,7 @@ def broadcast_module(module: nn.Module) -> None:
             dist.broadcast(tensor, src=0)
 
 
+@collective
 def all_average(tensors: list[torch.Tensor]) -> None:
     """Replace each tensor by its mean over the processes, in place, with one all-reduce of a flat buffer."""
     n = size()
@@ -101,6 +139,7 @@ def all_average(tensors: list[torch.Tensor]) -> None:
         offset += t.numel()
 
 
+@collective
 def all_max(value: int, device: torch.device) -> int:
     """The largest ``value`` over the processes (one all-reduce; every process gets the same answer)."""
     if size() == 1:
@@ -110,6 +149,7 @@ def all_max(value: int, device: torch.device) -> int:
     return int(t.item())
 
 
+@collective
 def all_gather(obj) -> list:
     """``obj`` of every rank, in rank order (e.g. the RNG states a checkpoint must hold for each process)."""
     if size() == 1:
@@ -119,21 +159,29 @@ def all_gather(obj) -> list:
     return out
 
 
-def launch(nproc: int, argv: list[str]) -> int:
-    """Run ``python -m <argv>`` in ``nproc`` processes on this machine with torchrun (``--standalone``), its launcher
-    running in this process -> the exit code: 0, the first failed process's, or 128 + the signal (Ctrl-C, SIGTERM)
-    that stopped this launcher. torchrun passes such a signal on to the processes, which then checkpoint and stop
-    together (:mod:`genlab.training.interrupt`), and kills those still running 30 s later; nothing of torchrun's own
-    traceback is printed."""
-    from torch.distributed import run as torchrun
-    from torch.distributed.elastic.multiprocessing.api import SignalException
-    from torch.distributed.elastic.multiprocessing.errors import ChildFailedError
+def torchrun_args(train: TrainConfig, run: str) -> list[str]:
+    """torchrun's options for ``train``: ``--standalone`` on one machine; with ``train.nnodes`` > 1 the c10d
+    rendezvous at ``train.rdzv_endpoint`` under the id ``<train.rdzv_id>-<run>`` (one per model, so that the
+    train stages of one ``dvc repro`` meet one after the other), no restarts (a lost node ends the run)."""
+    if train.nnodes == 1:
+        return ["--standalone", f"--nproc-per-node={train.nproc}"]
+    return [f"--nnodes={train.nnodes}", f"--nproc-per-node={train.nproc}", "--rdzv-backend=c10d",
+            f"--rdzv-endpoint={train.rdzv_endpoint}", f"--rdzv-id={train.rdzv_id}-{run}",
+            f"--rdzv-conf=join_timeout={train.rdzv_timeout}", "--max-restarts=0"]
 
+
+def launch(train: TrainConfig, run: str, argv: list[str]) -> int:
+    """Run ``python -m <argv>`` under torchrun (:func:`torchrun_args`) through :mod:`genlab.training.agent`;
+    returns its exit code (a failure has printed one ``error:`` line). The agent runs in a session of its own and
+    gets Ctrl-C and SIGTERM from this process, once: torchrun passes the signal on to the training processes,
+    which checkpoint and stop together (:mod:`genlab.training.interrupt`); the code is then 128 + the signal."""
+    env = {"TORCH_CPP_LOG_LEVEL": "ERROR", **os.environ}  # torch's C++ warnings of a lost store, unless asked for
+    proc = subprocess.Popen([sys.executable, "-m", agent.__name__, *torchrun_args(train, run), "-m", *argv], env=env,
+                            start_new_session=True)
+    forward = {s: signal.signal(s, lambda signum, frame: proc.send_signal(signum))
+               for s in (signal.SIGINT, signal.SIGTERM)}
     try:
-        torchrun.run(torchrun.parse_args(["--standalone", f"--nproc-per-node={nproc}", "-m", *argv]))
-    except SignalException as exc:
-        return 128 + int(exc.sigval)
-    except ChildFailedError as exc:
-        code = exc.get_first_failure()[1].exitcode
-        return code if code > 0 else 128 - code  # killed by a signal: the shell's convention
-    return 0
+        return proc.wait()
+    finally:
+        for s, handler in forward.items():
+            signal.signal(s, handler)

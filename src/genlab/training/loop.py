@@ -11,8 +11,9 @@ whether or not the run was interrupted.
 Non-finite updates are never applied (:mod:`genlab.training.update`); at each log point and before each
 checkpoint the loop reads their count and, with ``train.on_nonfinite: error``, stops naming the model, the
 first bad step and its loss term, so the newest checkpoint on disk is always one of good weights.
-With data-parallel processes only rank 0 logs, shows progress and writes checkpoints; the logged losses
-are averaged over the processes and each checkpoint holds every process's RNG state.
+With data-parallel processes the first process of each machine (local rank 0) logs, shows progress and writes
+checkpoints there; the logged losses are averaged over the processes, each checkpoint holds every process's RNG
+state, and a resumed run starts every process from the same step.
 
 Ctrl-C or SIGTERM (:mod:`genlab.training.interrupt`) ends the step (with several processes: the steps up to the
 next log point), writes a checkpoint at it and raises :class:`~genlab.errors.Interrupted`. Checkpoints also hold
@@ -21,6 +22,7 @@ the values summed since the last log point, so a resumed run logs the curves an 
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import logging
 import signal
@@ -55,20 +57,28 @@ class Grows(Protocol):
     level: int  # the level and fade-in weight of the current step, set by set_growth
     alpha: float
 
-    def set_growth(self, level: int, alpha: float, entering: bool) -> None:
-        """Train at ``level`` with fade-in weight ``alpha``; ``entering``: this is the level's first step."""
+    def set_growth(self, level: int, alpha: float) -> None:
+        """Train at ``level`` with fade-in weight ``alpha``."""
+
+    def continue_growth(self, step: int, images: int) -> None:
+        """Start the schedule at ``step`` with ``images`` shown: where the phase before this run ended."""
 
 
 def fit(model: GenerativeModel, opt: Optimization, batches: InMemoryBatches, cfg: TrainConfig, ckpt_dir: Path,
         live_dir: Path, fp: str, name: str = "model", on_step: Callable[[int], None] | None = None,
-        world: distributed.World = distributed.World()) -> dict:
-    """Train ``model`` for ``cfg.steps`` steps; returns {"steps", "images_seen", "train_seconds", "history",
+        world: distributed.World = distributed.World(), begin: dict | None = None) -> dict:
+    """Train ``model`` up to step ``cfg.steps``, from step 0 or from ``begin`` (the end of the run it continues:
+    {"step", "images", "rng"}); returns {"first_step", "steps", "images_seen", "train_seconds", "history",
     "skipped_updates"}. Ctrl-C or SIGTERM checkpoints the current step and raises :class:`Interrupted`."""
     start, history, elapsed, images, skipped_before = 0, [], 0.0, 0, 0
     device = batches.images.device
     sums: dict[str, torch.Tensor] = {}  # logged values summed since the last log point, and their count
     count = 0
-    ck = resume(model, opt, ckpt_dir, fp, world, device)
+    if begin is not None:
+        start, images = begin["step"], begin["images"]
+        set_rng_state(begin["rng"][world.rank] if world.size > 1 else begin["rng"])
+    first_step = start
+    ck = resume(model, opt, ckpt_dir, fp, world)
     if ck is not None:
         start, history, elapsed = ck["step"], ck["history"], ck["elapsed"]
         images = ck.get("images", start * batches.batch_size)
@@ -87,7 +97,8 @@ def fit(model: GenerativeModel, opt: Optimization, batches: InMemoryBatches, cfg
     total = elapsed
     bar = progress(cfg.steps, f"train {name}", initial=start, disable=not world.is_main)
     precision = autocast(cfg, device)
-    with StopRequest() as stop:
+    # a failed step (a lost process) ends the bar's line first, so its error stands on a line of its own
+    with StopRequest() as stop, _closing(bar):
         for step in range(start, cfg.steps):
             done = step + 1
             opt.updater.step = done
@@ -125,26 +136,35 @@ def fit(model: GenerativeModel, opt: Optimization, batches: InMemoryBatches, cfg
             if on_step is not None:
                 on_step(done)
             if signum and done < cfg.steps:
-                bar.close()
                 raise Interrupted(f"{name}: interrupted at step {done} ({signal.Signals(signum).name}), checkpoint "
                                   f"{path} written; rerun dvc repro (or genlab train {name}) to resume"
                                   if world.is_main else "", signum)
-    bar.close()
     if live is not None:
         live.end()
     model.eval()
     skipped = skipped_before + opt.updater.skipped()
     log.log(logging.INFO if world.is_main else logging.DEBUG, "%s: %d steps in %.1fs%s", name, cfg.steps, total,
             f", {skipped} non-finite updates skipped" if skipped else "")
-    return {"steps": cfg.steps, "images_seen": images, "train_seconds": total, "history": history,
-            "skipped_updates": skipped}
+    rng = distributed.all_gather(rng_state()) if world.size > 1 else rng_state()  # where a continuing run begins
+    return {"first_step": first_step, "steps": cfg.steps, "images_seen": images, "train_seconds": total,
+            "history": history, "skipped_updates": skipped, "rng": rng}
 
 
-def resume(model: GenerativeModel, opt: Optimization, ckpt_dir: Path, fp: str, world: distributed.World,
-           device: torch.device) -> dict | None:
-    """Restore the newest checkpoint of this run that fits into ``model``, ``opt`` and the RNG, or leave them as
-    they are (when every checkpoint is damaged, the state a failed restore touched is put back). Data-parallel
-    processes must have restored the same step."""
+@contextlib.contextmanager
+def _closing(bar):
+    try:
+        yield bar
+    finally:
+        bar.close()
+
+
+def resume(model: GenerativeModel, opt: Optimization, ckpt_dir: Path, fp: str,
+           world: distributed.World) -> dict | None:
+    """Restore the newest checkpoint of this run that fits into ``model``, ``opt`` and the RNG, at one step for
+    every process, or leave them as they are (when every checkpoint is damaged, the state a failed restore touched
+    is put back). Each node reads its own folder, and a node killed while writing (or holding a damaged file) may
+    be one checkpoint behind the others, so all take the oldest of the newest steps (each folder keeps two);
+    without a common one every process starts afresh."""
     fresh: list = []
 
     def restore(ck: dict) -> None:
@@ -156,15 +176,19 @@ def resume(model: GenerativeModel, opt: Optimization, ckpt_dir: Path, fp: str, w
         set_rng_state(ck["rng"][world.rank] if world.size > 1 else ck["rng"])
 
     ck = latest_checkpoint(ckpt_dir, fp, remove_stale=world.is_main, restore=restore)
+    if world.size > 1:
+        common = min(distributed.all_gather(ck["step"] if ck else 0))
+        if ck is not None and ck["step"] > common:
+            ck = latest_checkpoint(ckpt_dir, fp, remove_stale=False, restore=restore, at_most=common) if common else None
+        steps = set(distributed.all_gather(ck["step"] if ck else 0))
+        if len(steps) > 1:
+            log.warning("the processes hold no common checkpoint (steps %s): starting afresh", sorted(steps))
+            ck = None
     if ck is None and fresh:
         state, rng = fresh[0]
         model.load_state_dict(state["weights"])
         opt.load_state_dict(state)
         set_rng_state(rng)
-    step = ck["step"] if ck is not None else 0
-    if world.size > 1 and distributed.all_max(step, device) != -distributed.all_max(-step, device):
-        raise TrainingError(f"{ckpt_dir}: the processes found different checkpoints to resume from (a damaged one "
-                            "that only some could read); remove the damaged checkpoints, then rerun")
     return ck
 
 
@@ -212,9 +236,9 @@ def run_step(model: GenerativeModel, opt: Optimization, batches: InMemoryBatches
         schedule = model.schedule
         seg = schedule.segment(step)
         entering = seg.level > 0 and step == schedule.level_start(seg.level)
-        if entering:
+        if entering:  # a new level's first step: Adam's moments start afresh (the paper's code)
             opt.reset_moments()
-        model.set_growth(seg.level, schedule.alpha(step), entering)
+        model.set_growth(seg.level, schedule.alpha(step))
         x, y = batches.span(schedule.images_before(step), seg.batch_size)
     else:
         x, y = batches.batch(step)

@@ -37,7 +37,7 @@ class Optimization:
     """The optimizers, schedules and update rule of one model, built from its phases."""
 
     def __init__(self, model: GenerativeModel, cfg: TrainConfig):
-        self.model = model
+        self.model, self.cfg = model, cfg
         self.params = {ph.name: [p for net in ph.networks for p in getattr(model, net).parameters()]
                        for ph in model.phases}
         self.optimizers = {
@@ -110,3 +110,14 @@ class Optimization:
             for p, moments in opt.state.items():
                 if any(isinstance(m, torch.Tensor) and m.ndim and m.shape != p.shape for m in moments.values()):
                     raise ValueError(f"phase {name}: Adam moments of another shape than their parameter")
+
+    def continue_from(self, state: dict) -> None:
+        """Load another run's optimizer states and schedule positions, then this run's declared lr and betas (a
+        phase may set its own)."""
+        self.load_state_dict(state)
+        for phase in self.model.phases:
+            lr, betas = phase.lr or self.cfg.lr, phase.betas or (self.cfg.beta1, self.cfg.beta2)
+            sched = self.schedulers[phase.name]
+            sched.base_lrs = [lr for _ in sched.base_lrs]
+            for group in self.optimizers[phase.name].param_groups:
+                group.update(initial_lr=lr, lr=lr * sched.lr_lambdas[0](sched.last_epoch), betas=betas)

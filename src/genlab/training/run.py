@@ -15,8 +15,9 @@ from genlab.config import ConfigError, Params, TrainConfig, as_dict
 from genlab.device import configure, cpu_cores, seed_everything, select_device
 from genlab.data.batches import InMemoryBatches
 from genlab.data.prepare import load_split, read_manifest
-from genlab.io import save_torch, write_json
+from genlab.io import checked, read_checked, require_types, save_torch, sha256, write_json
 from genlab.models.base import GenerativeModel
+from genlab.models.file import read_model_file
 from genlab.models.registry import build_model
 from genlab.nn.stacks import count_parameters
 from genlab.training import distributed
@@ -29,6 +30,7 @@ log = logging.getLogger(__name__)
 
 #: the layout of checkpoints (weights, optimizers and lr schedules by phase); part of every fingerprint
 CHECKPOINT_FORMAT = 2
+STATE = "state.pt"  # beside model.pt: the training state a run that continues this one starts from
 
 
 @runtime_checkable
@@ -73,11 +75,36 @@ class TrainingRun:
     num_classes: int
     device: torch.device
     world: distributed.World = distributed.World()
+    begin: dict | None = None  # where a run that continues another starts: {"step", "images", "rng"}
+    dataset: str = ""  # the prepared data's name (its manifest's "dataset")
 
 
-def setup_run(name: str, params: Params, prepared: Path) -> TrainingRun:
+def continue_run(model: GenerativeModel, optimization: Optimization, family: str, name: str,
+                 start: Path) -> tuple[dict, str]:
+    """Load the trained run in folder ``start`` (its model.pt and state.pt) into ``model`` and ``optimization``;
+    a growing model's schedule then starts where that run's ended. Returns (begin, digest of the two files)."""
+    fix = f"retrain it (dvc repro train@{start.name})"
+    previous, state = read_model_file(start / "model.pt"), read_checked(start / STATE, "state", fix)
+    if previous["family"] != family:
+        raise ConfigError(f"models.{name}.start: {start} holds a {previous['family']}, not a {family}; start from a "
+                          f"{family}")
+    with checked(start / STATE, fix):
+        require_types(state, {"optimization": dict, "step": int, "images": int})
+        model.load_state_dict(previous["weights"])
+        optimization.continue_from(state["optimization"])
+    if isinstance(model, Grows):
+        if state["last_level"] != model.first_level - 1:
+            raise ConfigError(f"models.{name}.start: {start} trained up to {4 * 2 ** state['last_level']}x"
+                              f"{4 * 2 ** state['last_level']}, but this phase grows to {4 * 2 ** model.first_level}; "
+                              "start from the phase just below")
+        model.continue_growth(state["step"], state["images"])
+    return ({"step": state["step"], "images": state["images"], "rng": state["rng"]},
+            sha256({"model": sha256(start / "model.pt"), "state": sha256(start / STATE)}))
+
+
+def setup_run(name: str, params: Params, prepared: Path, start: Path | None = None) -> TrainingRun:
     """Select and configure the device, load the training split, seed, build model ``name``, its optimization
-    and its batches.
+    and its batches; with ``start`` (a trained model's folder), continue that run.
 
     Under torchrun this process joins the data-parallel group first (its GPU is ``cuda:LOCAL_RANK``), starts
     from rank 0's weights and draws its own noise: rank 0 continues the single-process stream, rank r > 0
@@ -85,18 +112,19 @@ def setup_run(name: str, params: Params, prepared: Path) -> TrainingRun:
     world = distributed.world_from_env()
     device = select_device(params.device, world.local_rank, world.local_size)
     configure(device, world.local_size)
-    distributed.init(world, device)
+    distributed.init(world, device, params.train.dist_timeout)
     manifest = read_manifest(prepared)
     images, labels = load_split(prepared, "train")
     seed_everything(params.seed)
-    cfg = params.model_config(name)
+    cfg, family = params.model_config(name), params.entry(name).family
     steps = model_steps(cfg, params.train)
     check_machine(name, params, images.shape[1:], manifest["num_classes"], images.nbytes + labels.nbytes, device)
-    model = build_model(name, cfg, params.model, images.shape[1:], manifest["num_classes"], steps).to(device)
+    model = build_model(family, cfg, params.model, images.shape[1:], manifest["num_classes"], steps).to(device)
     prepare_model(model, params.train)
-    # a model with its own schedule (pggan) may need fewer steps than its budget
+    optimization = Optimization(model, replace(params.train, steps=steps))
+    begin, start_digest = continue_run(model, optimization, family, name, start) if start else (None, None)
+    # a model with its own schedule (pggan) ends where its schedule does
     train = replace(params.train, steps=model.schedule.total_steps if isinstance(model, Grows) else steps)
-    optimization = Optimization(model, train)
     if world.size > 1:
         check_data_parallel(batch_sizes(model, train), world.size)
         distributed.broadcast_module(model)
@@ -106,7 +134,8 @@ def setup_run(name: str, params: Params, prepared: Path) -> TrainingRun:
     # nor how the same maths is laid out and compiled, nor (with a constant lr) the step count, so raising
     # train.steps continues a finished run. Precision counts as the resolved autocast dtype, and only when it is
     # not fp32; clipping and the process count only when they are on.
-    ignored = ("log_every", "checkpoint_every", "compile", "channels_last", "precision", "nproc", "on_nonfinite",
+    ignored = ("log_every", "checkpoint_every", "compile", "channels_last", "precision", "nproc", "nnodes",
+               "rdzv_endpoint", "rdzv_id", "rdzv_timeout", "dist_timeout", "on_nonfinite",
                "max_grad_norm") + (("steps",) if train.lr_schedule == "constant" else ())
     run = {"name": name, "seed": params.seed, "cfg": {k: v for k, v in as_dict(cfg).items() if k not in ignored},
            "model": as_dict(params.model), "train": {k: v for k, v in as_dict(train).items() if k not in ignored},
@@ -121,9 +150,32 @@ def setup_run(name: str, params: Params, prepared: Path) -> TrainingRun:
         run["processes"] = world.size
     if isinstance(model, Grows):
         run["schedule"] = model.schedule.describe()
+    if start_digest is not None:
+        run["start"] = start_digest
     batches = InMemoryBatches(images, labels, train.batch_size, params.seed, device, world.rank, world.size)
     return TrainingRun(name, cfg, model, optimization, batches, train, fingerprint(run), images,
-                       manifest["num_classes"], device, world)
+                       manifest["num_classes"], device, world, begin, manifest["dataset"])
+
+
+def check_phases(params: Params, name: str) -> None:
+    """The phases of a growing family (models whose config has a ``resolution``) must each start from the phase
+    just below and grow 4x4 up to the data's side (``data.resolution``, padded up to a power of two): one line naming
+    the model and the fix otherwise."""
+    entry, cfg = params.entry(name), params.model_config(name)
+    if not getattr(cfg, "resolution", 0):
+        return
+    side = max(4, 1 << (params.data.resolution - 1).bit_length())
+    phases = {n: params.model_config(n).resolution for n, e in params.models.items() if e.family == entry.family}
+    if max(phases.values()) != side:
+        raise ConfigError(f"models: the {entry.family} phases grow to {max(phases.values())}x{max(phases.values())}, but "
+                          f"the data are {side}x{side} (data.resolution {params.data.resolution}); give the phases "
+                          f"resolutions 4, 8, ..., {side}")
+    below = next((n for n, r in phases.items() if r == cfg.resolution // 2), None)
+    if cfg.resolution == 4 and entry.previous is None:
+        return
+    if below is None or entry.previous != below:
+        raise ConfigError(f"models.{name}.start: a {cfg.resolution}x{cfg.resolution} phase starts from the "
+                          f"{cfg.resolution // 2}x{cfg.resolution // 2} one; set start: models/{below or '<that phase>'}")
 
 
 def check_machine(name: str, params: Params, shape, num_classes: int, data: int, device: torch.device,
@@ -135,7 +187,7 @@ def check_machine(name: str, params: Params, shape, num_classes: int, data: int,
 
     def build(p: Params) -> GenerativeModel:
         cfg = p.model_config(name)
-        return build_model(name, cfg, p.model, shape, num_classes, model_steps(cfg, p.train))
+        return build_model(p.entry(name).family, cfg, p.model, shape, num_classes, model_steps(cfg, p.train))
 
     memory.check_training(build, params, name, data, device, processes)
 
@@ -156,33 +208,41 @@ def check_data_parallel(sizes, processes: int) -> None:
                               f"use batch sizes divisible by {processes} (train.batch_size, or the model's own)")
 
 
-def phase_times(model: GenerativeModel, history: list[dict]) -> dict:
-    """For a growing model, train.json's ``phases``: steps, images and wall time of every segment of its schedule
-    (times from the logged ``train_seconds``, to the nearest logged step)."""
+def growth_summary(model: GenerativeModel, history: list[dict]) -> dict:
+    """For a growing model, train.json's ``grows`` (the resolution this run reached; ``final`` when it is the
+    data's) and ``phases``: steps, images and wall time of every segment of its schedule (times from the logged
+    ``train_seconds``, to the nearest logged step)."""
     if not isinstance(model, Grows):
         return {}
+    first = model.schedule.start_step
 
     def clock(step: int) -> float | None:  # train_seconds at the first logged step >= step
-        return 0.0 if step == 0 else next((r.get("train_seconds") for r in history if r["step"] >= step), None)
+        return 0.0 if step <= first else next((r.get("train_seconds") for r in history if r["step"] >= step), None)
 
     phases = []
     for seg in model.schedule.describe():
         t0, t1 = clock(seg["start"]), clock(seg["start"] + seg["steps"])
         phases.append({**seg, "seconds": None if t0 is None or t1 is None else round(t1 - t0, 1)})
-    return {"phases": phases}
+    last = model.schedule.segments[-1]
+    return {"grows": {"resolution": last.resolution, "final": model.schedule.last == model.schedule.levels - 1},
+            "phases": phases}
 
 
 def train_model(name: str, params: Params, prepared: Path, out_dir: Path, ckpt_dir: Path, live_dir: Path,
-                on_step: Callable[[int], None] | None = None) -> dict:
-    """Train model ``name`` on the prepared data; writes ``out_dir/model.pt`` and ``out_dir/train.json``
-    (rank 0 only, under torchrun)."""
-    r = setup_run(name, params, prepared)
+                on_step: Callable[[int], None] | None = None, start: Path | None = None) -> dict:
+    """Train model ``name`` on the prepared data, from scratch or continuing the trained run in folder ``start``;
+    writes ``out_dir/model.pt`` (what evaluation loads), ``out_dir/state.pt`` (what a continuing run starts
+    from) and ``out_dir/train.json`` (under torchrun: the first process of each machine)."""
+    r = setup_run(name, params, prepared, start)
     model, train, device, images = r.model, r.train, r.device, r.images
-    summary = fit(model, r.optimization, r.batches, train, ckpt_dir, live_dir, r.fingerprint, name, on_step, r.world)
+    summary = fit(model, r.optimization, r.batches, train, ckpt_dir, live_dir, r.fingerprint, name, on_step, r.world,
+                  r.begin)
     # Leave the group only after a finished run: a process that fails exits at once, and torchrun then stops the
     # others (waiting at a barrier here would hang them inside their next all-reduce).
     distributed.finish()
-    meta = {"model": name, "steps": summary["steps"], "images_seen": summary["images_seen"],
+    family = params.entry(name).family
+    meta = {"model": name, "family": family, "dataset": r.dataset, "steps": summary["steps"],
+            "images_seen": summary["images_seen"],
             "width": getattr(model, "h", None), "z": getattr(model, "z", None),  # hidden width and latent size
             "train_seconds": round(summary["train_seconds"], 2), "parameters": count_parameters(model),
             "device": str(device)}
@@ -194,10 +254,15 @@ def train_model(name: str, params: Params, prepared: Path, out_dir: Path, ckpt_d
         return meta
     if isinstance(model, FitsAfterTraining):
         model.after_training(images)
-    meta.update(phase_times(model, summary["history"]))
+    meta.update(growth_summary(model, summary["history"]))
     save_torch(out_dir / "model.pt", {
-        "name": name, "cfg": as_dict(r.cfg), "model": as_dict(params.model), "train": as_dict(train),
+        "name": name, "family": family, "cfg": as_dict(r.cfg), "model": as_dict(params.model), "train": as_dict(train),
         "steps": model.steps, "shape": list(images.shape[1:]), "num_classes": r.num_classes,
         "weights": model.state_dict(), "meta": meta}, kind="model")
+    state = {"optimization": r.optimization.state_dict(), "rng": summary["rng"], "step": summary["steps"],
+             "images": summary["images_seen"]}
+    if isinstance(model, Grows):
+        state["last_level"] = model.last_level
+    save_torch(out_dir / STATE, state, kind="state")
     write_json(out_dir / "train.json", meta)
     return meta

@@ -1,4 +1,4 @@
-"""Seed statistics and the decision rule of every claim.
+"""Seed statistics (the intervals every report gives) and the decision rule of every claim.
 
 A measurement is a list of per-seed values. Its summary is n, mean, sample std and the two-sided 95% Student t
 interval of the mean, mean ± t_{0.975, n-1} · s / √n (no interval for n = 1). A difference of two measurements
