@@ -1,10 +1,9 @@
 """``claims``: every registered claim's verdict from the pipeline's results, over the seeds they have."""
 
-import json
 from pathlib import Path
 
 from genlab.config import load_params
-from stages.common import EVAL, METRICS, ParamsOption, log, stage
+from stages.common import EVAL, METRICS, ParamsOption, log, read_metrics, stage
 
 HELP = f"""Decide every claim of the lab (src/genlab/claims/registry.py) from the results of this run: each model's
 {EVAL}/<model>.json (its seeds), {METRICS}/theory.json, {METRICS}/modes.json and {METRICS}/estimators.json. A claim's parts compare a
@@ -13,20 +12,16 @@ holds when every part's interval is on the claimed side, fails when one is on th
 otherwise (one seed: always). Writes {METRICS}/claims.json."""
 
 
-def _read(path: Path):
-    return json.loads(path.read_text()) if path.is_file() else None
-
-
 @stage
 def run(params: Path = ParamsOption) -> None:
     p = load_params(params)
     from genlab.claims.verdicts import Results, all_verdicts
     from genlab.io import write_json
 
-    runs = {m: r for m in p.models if (r := _read(EVAL / f"{m}.json")) is not None}
+    runs = {m: r for m in p.models if (r := read_metrics(EVAL / f"{m}.json")) is not None}
     results = Results(runs={"default": [runs]},
                       files={name: f for name in ("theory", "modes", "estimators")
-                             if (f := _read(METRICS / f"{name}.json"))})
+                             if (f := read_metrics(METRICS / f"{name}.json"))})
     verdicts = all_verdicts(results)
     write_json(METRICS / "claims.json", {"seeds": {"default": [p.seed]}, "claims": verdicts})
     log.info("claims: %s", {v["id"]: v["verdict"] for v in verdicts})

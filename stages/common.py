@@ -10,7 +10,7 @@ from pathlib import Path
 
 import typer
 
-from genlab.errors import ERRORS_DIR, USER_ERRORS
+from genlab.errors import ERRORS_DIR, USER_ERRORS, Interrupted
 
 DATA = Path("data")
 PREPARED = DATA / "prepared"
@@ -32,13 +32,23 @@ ParamsOption = typer.Option(Path("params.yaml"), "--params", "-p", help="params 
 log = logging.getLogger("genlab")
 
 
+def read_metrics(path: Path):
+    """A metrics JSON file written by an earlier stage, or None when there is none; a damaged one is one line."""
+    if not path.is_file():
+        return None
+    from genlab.io import load_file
+
+    return load_file(path, "rerun the stage that writes it (dvc repro) to write it again")
+
+
 def setup_logging() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s",
                         datefmt="%H:%M:%S")
 
 
 def stage(fn):
-    """Wrap a stage: logging on, and a bad param or bad data -> one line on stderr and exit code 2."""
+    """Wrap a stage: logging on; a bad param or bad data -> one line on stderr and exit code 2; an interrupt -> one
+    line and 128 + the signal's number (130 for Ctrl-C, 143 for SIGTERM)."""
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
@@ -47,6 +57,10 @@ def stage(fn):
             return fn(*args, **kwargs)
         except USER_ERRORS as exc:
             fail(f"error: {exc}")
+        except Interrupted as exc:  # training checkpointed the step it stopped at
+            fail(str(exc), exc.exit_code)
+        except KeyboardInterrupt:
+            fail("interrupted; every output is written atomically, so none is half-written: rerun to finish", 130)
         except OSError as exc:
             if exc.errno not in WRITE_ERRORS:
                 raise
@@ -56,11 +70,14 @@ def stage(fn):
     return wrapper
 
 
-def fail(line: str) -> None:
-    """Exit 2 with ``line`` on stderr, or, under genlab's torchrun agent, in its errors folder (it prints one)."""
+def fail(line: str, code: int = 2) -> None:
+    """Exit ``code`` with ``line`` (if any) on stderr, or, under genlab's torchrun agent, in its errors folder (it
+    prints one)."""
     folder = os.environ.get(ERRORS_DIR)
-    if folder and Path(folder).is_dir():
+    if not line:
+        pass
+    elif folder and Path(folder).is_dir():
         (Path(folder) / f"{os.getpid()}.txt").write_text(line)
     else:
         typer.echo(line, err=True)
-    raise typer.Exit(2) from None
+    raise typer.Exit(code) from None

@@ -38,7 +38,7 @@ def run(model: str = typer.Argument(..., help="model to evaluate: an entry of pa
     from genlab.errors import DataError
     from genlab.io import write_json
     from genlab.metrics.evaluate import evaluate_model
-    from genlab.metrics.scoring import check_extractors
+    from genlab.metrics.scoring import check_extractors, check_memory
     from genlab.metrics.stacked import evaluate_stacked
     from genlab.models.registry import load_model
     from genlab.device import configure, select_device
@@ -50,12 +50,13 @@ def run(model: str = typer.Argument(..., help="model to evaluate: an entry of pa
     device = select_device(p.device)
     configure(device)
     check_extractors(p.eval, device)  # a missing Inception file fails here, before any data is read
-    net, meta = load_model(path, device)
+    net, meta = load_model(path, device, p.entry(model).family)
     if meta.get("dataset", "").startswith("stacked-"):  # three digits per image: its modes are counted
         metrics = evaluate_stacked(net.sample, CLASSIFIER, p.eval, p.seed, device, GRIDS / model)
     else:
-        images, labels = load_split(PREPARED, "test")
         manifest = read_manifest(PREPARED)
+        check_memory(p.eval, p.eval.n_samples, net.shape, manifest["splits"]["test"]["shape"][0], device)
+        images, labels = load_split(PREPARED, "test")
         metrics = evaluate_model(net, images, labels, CLASSIFIER, p.eval, p.seed, GRIDS / model, model,
                                  manifest["num_classes"])
     metrics.update({k: meta[k] for k in ("family", "dataset", "steps", "images_seen", "width", "z", "train_seconds",

@@ -2,11 +2,10 @@
 
 import csv
 import io
-import json
 from pathlib import Path
 
 from genlab.config import load_params
-from stages.common import EVAL, GRIDS, METRICS, TRAIN_LOGS, ParamsOption, stage
+from stages.common import EVAL, GRIDS, METRICS, TRAIN_LOGS, ParamsOption, read_metrics, stage
 
 CURVES = METRICS / "curves"
 ABLATIONS = METRICS / "ablations"
@@ -19,10 +18,6 @@ table, the headline and full comparison tables with the best value per column in
 {GRIDS}/<model>/ with its caption, each model's training curves, drawn from {TRAIN_LOGS}/<model> into
 {CURVES}/<model>.png). {METRICS}/scores.csv holds the ranked scores per row, for dvc plots. A growing model's
 section adds its phases and, when `genlab ablation` has written {ABLATIONS}/<model>.json, the ablation."""
-
-
-def _read(path: Path):
-    return json.loads(path.read_text()) if path.is_file() else None
 
 
 def _csv(records: list[dict]) -> str:
@@ -44,11 +39,11 @@ def run(params: Path = ParamsOption) -> None:
     from genlab.report.tables import scores_table
     from genlab.viz.curves import plot_curves
 
-    models = {m: r for m in p.models if (r := _read(EVAL / f"{m}.json")) is not None}
-    ablations = {f.stem: _read(f) for f in sorted(ABLATIONS.glob("*.json"))}
-    summary = summarize(models, _read(METRICS / "baseline.json"), _read(METRICS / "classifier.json"),
-                        _read(METRICS / "theory.json"), _read(METRICS / "estimators.json"), _read(METRICS / "claims.json"),
-                        ablations, _read(METRICS / "modes.json"))
+    models = {m: r for m in p.models if (r := read_metrics(EVAL / f"{m}.json")) is not None}
+    ablations = {f.stem: read_metrics(f) for f in sorted(ABLATIONS.glob("*.json"))}
+    summary = summarize(models, *(read_metrics(METRICS / f"{name}.json") for name in
+                                  ("baseline", "classifier", "theory", "estimators", "claims")),
+                        ablations, read_metrics(METRICS / "modes.json"))
     grids = {m: [str(f.relative_to(METRICS)) for f in sorted((GRIDS / m).glob("*.png"))] for m in models}
     curves = {m: f"curves/{m}.png" for m in models
               if plot_curves(TRAIN_LOGS / m / "plots" / "metrics", CURVES / f"{m}.png", f"{m}: training curves")}

@@ -15,7 +15,8 @@ below ended, with its weights, optimizer states, EMA, RNG and schedule position.
 Writes {MODELS_DIR}/MODEL/model.pt (weights-only), state.pt (the training state a continuing run starts from)
 and train.json, curves under {TRAIN_LOGS}/MODEL
 (dvclive), and resumable checkpoints under {CHECKPOINTS}/MODEL: rerun after an interruption and it
-continues from the newest checkpoint whose params match.
+continues from the newest checkpoint whose params match. Ctrl-C or SIGTERM writes a checkpoint at the
+current step and exits 130 or 143. One writer per model: a second train of MODEL refuses while one runs.
 
 With train.nproc > 1 the command relaunches itself under torchrun (--standalone, train.nproc processes on
 this machine; data parallel, see README). With train.nnodes > 1 start it on every machine: the nodes meet
@@ -35,17 +36,20 @@ def run(model: str = typer.Argument(..., help="model to train: an entry of param
     p = load_params(params, config_classes())
     # Heavy imports only once the params are valid: a bad param fails fast.
     from genlab.training import distributed
-    from genlab.training.run import check_data_parallel, check_phases, train_model
+    from genlab.training.lock import single_writer
+    from genlab.training.run import check_data_parallel, check_launch, check_phases, train_model
 
     cfg = p.model_config(model)  # unknown model -> one-line error before anything is written
     check_phases(p, model)
     processes = p.train.nproc * p.train.nnodes
-    if processes > 1 and not distributed.under_torchrun():
-        check_data_parallel({p.train.batch_size, *getattr(cfg, "batch_sizes", ())}, processes)
-        code = distributed.launch(p.train, model, ["stages", "train", model, "--params", str(params)])
-        if code:
-            raise typer.Exit(code)
-        return
-    previous = p.entry(model).previous
-    train_model(model, p, DATA / p.dataset(model), MODELS_DIR / model, CHECKPOINTS / model, TRAIN_LOGS / model,
-                start=MODELS_DIR / previous if previous else None)
+    with single_writer(CHECKPOINTS / model, distributed.world_from_env().is_main):  # one `train` per model at a time
+        if processes > 1 and not distributed.under_torchrun():
+            check_data_parallel({p.train.batch_size, *getattr(cfg, "batch_sizes", ())}, processes)
+            check_launch(model, p, DATA / p.dataset(model))  # this machine's GPUs and memory, before any starts
+            code = distributed.launch(p.train, model, ["stages", "train", model, "--params", str(params)])
+            if code:
+                raise typer.Exit(code)
+            return
+        previous = p.entry(model).previous
+        train_model(model, p, DATA / p.dataset(model), MODELS_DIR / model, CHECKPOINTS / model, TRAIN_LOGS / model,
+                    start=MODELS_DIR / previous if previous else None)

@@ -94,7 +94,7 @@ def _nan_from_step_7(monkeypatch):
     original = AE.reconstruction_nll
 
     def loss(self, x):
-        calls["n"] += 1
+        calls["n"] += x.device.type != "meta"  # not the memory estimate's pass (genlab.memory)
         out = original(self, x)
         return out * float("nan") if calls["n"] in (7, 8) else out
 

@@ -1,6 +1,6 @@
 """Image-folder datasets: every image under a folder, class = its first-level sub-folder (if any).
 
-Folders are untrusted input: a file that does not decode, or whose pixel count exceeds Pillow's
+Folders are untrusted input: a file that does not decode or verify (a truncated one), or whose pixel count exceeds Pillow's
 decompression-bomb limit (``PIL.Image.MAX_IMAGE_PIXELS``, kept at Pillow's default; Pillow only warns
 between 1x and 2x of it, here that is refused too), stops preparation with an error naming the file.
 """
@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import struct
 import warnings
 from pathlib import Path
 from typing import Iterator
@@ -17,6 +18,7 @@ import numpy as np
 import torch
 from PIL import Image
 
+from genlab import memory
 from genlab.errors import DataError
 
 log = logging.getLogger(__name__)
@@ -26,16 +28,19 @@ EXTENSIONS = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff"}
 
 @contextlib.contextmanager
 def _open(path: Path) -> Iterator[Image.Image]:
-    """``Image.open`` that refuses oversized and unreadable files with a :class:`DataError` naming ``path``."""
+    """``Image.open`` that refuses oversized, truncated and unreadable files with a :class:`DataError` naming
+    ``path`` (the file is verified first: Pillow decodes some truncated files without a word)."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(path) as img:
+                img.verify()
             with Image.open(path) as img:
                 yield img
     except (Image.DecompressionBombWarning, Image.DecompressionBombError) as exc:
         raise DataError(f"{path}: refused, too many pixels for a training image ({exc}); downscale it or remove "
                         "it") from None
-    except (OSError, ValueError, SyntaxError) as exc:
+    except (OSError, ValueError, SyntaxError, EOFError, struct.error) as exc:
         raise DataError(f"{path}: not a readable image ({type(exc).__name__}: {exc}); remove or replace it") from None
 
 
@@ -63,6 +68,7 @@ def load_folder(root: Path, test_fraction: float, size: int | None = None) -> di
     with _open(files[0]) as first:
         mode = "L" if first.mode in ("1", "L", "I;16", "I") else "RGB"
         size = size or min(first.size)
+    memory.check_prepared(len(files), len(mode), size, f"folder {root}")  # before any image is decoded
     images = np.stack([_read(p, mode, size) for p in files])
     labels = np.array([classes.index(p.relative_to(root).parts[0]) if len(p.relative_to(root).parts) > 1 else 0
                        for p in files], dtype=np.int64)

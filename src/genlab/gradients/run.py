@@ -12,7 +12,8 @@ from genlab.data.tensors import to_unit
 from genlab.device import configure, seed_everything, select_device
 from genlab.gradients.plots import plot_variance
 from genlab.gradients.study import study
-from genlab.io import load_torch
+from genlab.io import checked, load_module
+from genlab.models.file import fix_for, read_model_file
 from genlab.models.vae import VAE, VAEConfig
 
 
@@ -20,14 +21,14 @@ def run_study(model_path: Path, prepared: Path, cfg: EstimatorsConfig, seed: int
     """{"init": ..., "trained": ..., settings}: the study at both checkpoints on the first ``cfg.images`` test images."""
     dev = select_device(device)
     configure(dev)
-    ck = load_torch(model_path)
-    args = (parse_section(VAEConfig, ck["cfg"], "vae"), parse_section(ModelConfig, ck["model"], "model"),
-            tuple(ck["shape"]), ck["num_classes"], ck["steps"])
-    seed_everything(seed)
-    init = VAE(*args).to(dev).eval()  # the weights training started from (same seed, same construction)
-    trained = VAE(*args)
-    trained.load_state_dict(ck["weights"])
-    trained = trained.to(dev).eval()
+    ck = read_model_file(model_path, "vae")
+    with checked(model_path, fix_for(model_path)):
+        args = (parse_section(VAEConfig, ck["cfg"], "vae"), parse_section(ModelConfig, ck["model"], "model"),
+                tuple(ck["shape"]), ck["num_classes"], ck["steps"])
+        seed_everything(seed)
+        init = VAE(*args)  # the weights training started from (same seed, same construction)
+        trained = load_module(lambda: VAE(*args), ck["weights"])
+    init, trained = init.to(dev).eval(), trained.to(dev).eval()
     images = to_unit(load_split(prepared, "test")[0][: cfg.images]).to(dev)
     out: dict = {}
     for phase, vae in (("init", init), ("trained", trained)):

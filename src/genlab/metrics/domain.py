@@ -16,7 +16,7 @@ from torch import nn
 from genlab.config import ClassifierConfig
 from genlab.data.batches import InMemoryBatches
 from genlab.data.tensors import to_unit
-from genlab.io import load_torch, save_torch
+from genlab.io import checked, load_module, read_checked, require_types, save_torch
 from genlab.progress import progress
 
 
@@ -72,11 +72,16 @@ def predict(net: DomainClassifier, images: torch.Tensor, batch_size: int = 1000)
 
 
 def save_classifier(net: DomainClassifier, path: Path, extra: dict) -> None:
-    save_torch(path, {"hparams": net.hparams, "weights": net.state_dict(), **extra})
+    save_torch(path, {"hparams": net.hparams, "weights": net.state_dict(), **extra}, kind="classifier")
 
 
 def load_classifier(path: Path, device: torch.device | str = "cpu") -> DomainClassifier:
-    ck = load_torch(path)
-    net = DomainClassifier(**ck["hparams"])
-    net.load_state_dict(ck["weights"])
+    """The trained classifier from its file (checked: a damaged one is one DataError line naming it)."""
+    fix = f"restore it with dvc checkout {Path(path).parent}, or retrain it (dvc repro classifier)"
+    ck = read_checked(path, "classifier", fix)
+    with checked(path, fix):
+        require_types(ck, {"hparams": dict, "weights": dict})
+        if not all(type(v) is int and v > 0 for v in ck["hparams"].values()):
+            raise ValueError("its hparams are not layer sizes")
+        net = load_module(lambda: DomainClassifier(**ck["hparams"]), ck["weights"])
     return net.to(device).eval().requires_grad_(False)

@@ -30,7 +30,8 @@ from torch_fidelity.registry import FEATURE_EXTRACTORS_REGISTRY
 from torch_fidelity.utils import create_feature_extractor
 
 from genlab.data.tensors import to_unit
-from genlab.io import load_torch, save_torch, sha256
+from genlab.errors import DataError
+from genlab.io import read_checked, save_torch, sha256
 from genlab.metrics import inception
 from genlab.metrics.domain import load_classifier
 
@@ -109,10 +110,14 @@ class FeatureScorer:
         """Features (on the CPU) of a uint8 N×C×H×W tensor, extracted ``batch_size`` images at a time."""
         parts: dict[str, list[torch.Tensor]] = {}
         for batch in images.split(self.batch_size):
-            out = self.net.convert_features_tuple_to_dict(self.net(batch.to(self.device)))
-            for k, v in out.items():
-                parts.setdefault(k, []).append(v.float().cpu())
+            for k, v in self._extract(batch).items():
+                parts.setdefault(k, []).append(v)
         return {k: torch.cat(v) for k, v in parts.items()}
+
+    @torch.inference_mode()
+    def _extract(self, batch: torch.Tensor) -> dict[str, torch.Tensor]:
+        out = self.net.convert_features_tuple_to_dict(self.net(batch.to(self.device)))
+        return {k: v.float().cpu() for k, v in out.items()}
 
     def cache_key(self, images: torch.Tensor) -> str:
         shape = "x".join(map(str, images.shape))
@@ -123,18 +128,26 @@ class FeatureScorer:
         path = cache_dir() / f"{self.cache_key(images)}.pt"
         if cache and path.is_file():
             try:
-                feats = load_torch(path)
-                if isinstance(feats, dict) and self.layer in feats and len(feats[self.layer]) == len(images):
+                feats = read_checked(path, "features", "recomputing the features")
+                if self.fits(feats, images):
                     return feats
-            except Exception as exc:  # noqa: BLE001 - a damaged cache file is recomputed, never trusted
-                log.warning("ignoring unreadable feature cache %s (%s)", path, exc)
+                log.warning("%s: features of another shape; recomputing them", path)
+            except DataError as exc:  # a damaged cache file is recomputed, never trusted
+                log.warning("%s", exc)
         feats = self.features(images)
         if cache:
             try:
-                save_torch(path, feats)
+                save_torch(path, feats, kind="features")
             except OSError as exc:
                 log.warning("could not cache real features at %s (%s)", path, exc)
         return feats
+
+    def fits(self, feats: dict, images: torch.Tensor) -> bool:
+        """Whether cached ``feats`` have the layout :meth:`features` gives for ``images`` (a finite float32 N×D
+        tensor per layer, D from the features of the first image)."""
+        probe = self._extract(images[:1])
+        return all(isinstance(f := feats.get(k), torch.Tensor) and f.dtype == torch.float32
+                   and f.shape == (len(images), p.shape[1]) and bool(f.isfinite().all()) for k, p in probe.items())
 
     def score(self, fake: torch.Tensor, real: dict[str, torch.Tensor]) -> dict[str, float]:
         """FID/KID/precision/recall of uint8 ``fake`` against the real features, and IS of ``fake``."""

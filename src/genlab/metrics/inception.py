@@ -32,7 +32,7 @@ from torch_fidelity.feature_extractor_inceptionv3 import URL_INCEPTION_V3, Basic
 from torch_fidelity.registry import FEATURE_EXTRACTORS_REGISTRY
 
 from genlab.errors import DataError
-from genlab.io import atomic_path, save_torch, sha256
+from genlab.io import atomic_path, checked, load_file, save_torch, sha256
 
 log = logging.getLogger(__name__)
 
@@ -54,16 +54,18 @@ def check_image() -> torch.Tensor:
     return ((i * 7 + j * 3 + c * 50) % 256).to(torch.uint8)
 
 
+FIX = ("delete it to fetch (or convert) it again, or point eval.inception_weights at torch-fidelity's "
+       "inception-v3-compat weights")
+
+
 def read_weights(path: Path | str | io.BytesIO) -> dict[str, torch.Tensor]:
-    """A state dict of plain tensors from ``path``, a file or buffer (``weights_only=True``: pickled objects are
-    refused)."""
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # noqa: BLE001 - any unreadable file gets the same one-line error
-        raise DataError(f"{path}: not a plain-tensor state dict ({type(exc).__name__}: {str(exc).splitlines()[0]}); "
-                        "point eval.inception_weights at torch-fidelity's inception-v3-compat weights") from None
-    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
-        raise DataError(f"{path}: expected a dict of tensors (a state dict) for the Inception network")
+    """A state dict of plain tensors from ``path``, a file (checked: a damaged one is one DataError line naming it) or
+    a buffer of tensors built here."""
+    if isinstance(path, io.BytesIO):
+        return torch.load(path, map_location="cpu", weights_only=True)
+    state = load_file(path, FIX)
+    if not isinstance(state, dict) or not state or not all(isinstance(v, torch.Tensor) for v in state.values()):
+        raise DataError(f"{path}: not a state dict (a dict of tensors) for the Inception network; {FIX}")
     return state
 
 
@@ -91,17 +93,14 @@ class InceptionExtractor(FeatureExtractorInceptionV3):
         buffer = io.BytesIO()  # the parent loads from a file: hand it the already-checked tensors
         torch.save(state, buffer)
         buffer.seek(0)
-        super().__init__(name, features_list, feature_extractor_weights_path=buffer, **kwargs)
+        with checked(feature_extractor_weights_path, FIX):  # weights that do not fit the network: one line
+            super().__init__(name, features_list, feature_extractor_weights_path=buffer, **kwargs)
         self.pretrained = bool(state)
 
     def load_state_dict(self, state_dict, strict=True, assign=False):
         if not state_dict:  # the untrained network (no weights given)
             return torch.nn.modules.module._IncompatibleKeys([], [])
-        try:
-            return super().load_state_dict(state_dict, strict=strict, assign=assign)
-        except RuntimeError as exc:
-            detail = " ".join(str(exc).split())[:300]
-            raise DataError(f"the Inception weights do not fit torch-fidelity's inception-v3-compat network: {detail}") from None
+        return super().load_state_dict(state_dict, strict=strict, assign=assign)
 
     def forward(self, x):
         if x.shape[1] == 1:

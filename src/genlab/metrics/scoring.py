@@ -9,6 +9,7 @@ from typing import Callable
 
 import torch
 
+from genlab import memory
 from genlab.config import EvalConfig
 from genlab.data.tensors import to_uint8, to_unit
 from genlab.metrics.coverage import class_coverage
@@ -41,6 +42,16 @@ def check_extractors(cfg: EvalConfig, device: torch.device) -> None:
     """Find (and on first use convert) the Inception weights if ``eval.extractor`` needs them; DataError if none."""
     if "inception" in extractors_for(cfg.extractor, device):
         resolve_weights(cfg.inception_weights)
+
+
+FEATURE_DIMS = {"domain": 256, "inception": 2048 + 1008}  # per image, about: features and logits
+
+
+def check_memory(cfg: EvalConfig, n_samples: int, shape, n_reference: int, device: torch.device) -> None:
+    """Refuse (one line) scoring ``n_samples`` images of ``shape`` against ``n_reference`` when the tensors that takes
+    do not fit in memory."""
+    dims = sum(FEATURE_DIMS[name] for name in extractors_for(cfg.extractor, device))
+    memory.check_evaluation(n_samples, shape, n_reference, dims, device)
 
 
 class Scoring:

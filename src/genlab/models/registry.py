@@ -9,11 +9,12 @@ from pathlib import Path
 import torch
 
 from genlab.config import ModelConfig, parse_section
-from genlab.io import load_torch
+from genlab.io import checked, load_module
 from genlab.models.aae import AAE, AAEConfig
 from genlab.models.ae import AE, AEConfig
 from genlab.models.base import GenerativeModel
 from genlab.models.cvae import CVAE, CVAEConfig
+from genlab.models.file import fix_for, read_model_file
 from genlab.models.gan import GAN, GANConfig
 from genlab.models.pggan import PGGAN, PGGANConfig
 from genlab.models.vae import VAE, VAEConfig
@@ -46,12 +47,17 @@ def build_model(family: str, cfg, model: ModelConfig, shape, num_classes: int, s
     return FAMILIES[family].build(cfg, model, tuple(shape), num_classes, steps)
 
 
-def load_model(path: Path, device: torch.device | str = "cpu") -> tuple[GenerativeModel, dict]:
-    """Rebuild a trained model from its ``model.pt`` (weights-only load) -> (model in eval mode, meta)."""
-    ck = load_torch(path)
-    family = ck["family"]
-    cfg = parse_section(FAMILIES[family].config, ck["cfg"], family)
-    model = build_model(family, cfg, parse_section(ModelConfig, ck["model"], "model"), ck["shape"], ck["num_classes"],
-                        ck["steps"])
-    model.load_state_dict(ck["weights"])
+def load_model(path: Path, device: torch.device | str = "cpu", family: str | None = None
+               ) -> tuple[GenerativeModel, dict]:
+    """Rebuild a trained model from its ``model.pt`` (weights-only load, checked: a damaged file, or one of another
+    family than ``family``, is one DataError line) -> (model in eval mode, meta)."""
+    ck = read_model_file(path, family)
+    with checked(path, fix_for(Path(path))):
+        family = ck["family"]
+        if family not in FAMILIES:
+            raise ValueError(f"its family {family[:40]!r} is none of {', '.join(FAMILIES)}")
+        cfg = parse_section(FAMILIES[family].config, ck["cfg"], family)
+        model_cfg = parse_section(ModelConfig, ck["model"], "model")
+        model = load_module(lambda: build_model(family, cfg, model_cfg, ck["shape"], ck["num_classes"], ck["steps"]),
+                            ck["weights"])
     return model.to(device).eval(), ck["meta"]

@@ -18,8 +18,11 @@ from genlab.errors import ERRORS_DIR
 RERUN = "start the run again on every node (genlab train MODEL or dvc repro): it resumes from the last checkpoint"
 
 
-def run(args: list[str]) -> str | None:
-    """Launch torchrun's ``args``; None when every process succeeded, else the line that says why not."""
+def run(args: list[str]) -> tuple[int, str | None]:
+    """Launch torchrun's ``args`` -> (exit code, the line that says why not, if any): 0 when every process
+    succeeded; 128 + the signal when Ctrl-C or SIGTERM stopped it (torchrun passes it on to the processes, which
+    checkpoint, and the line is training's "interrupted at step ..."); else 2."""
+    from torch.distributed.elastic.multiprocessing.api import SignalException
     from torch.distributed.elastic.multiprocessing.errors import ChildFailedError
     from torch.distributed.elastic.rendezvous import RendezvousError
     from torch.distributed.run import get_args_parser
@@ -30,9 +33,12 @@ def run(args: list[str]) -> str | None:
     parsed = get_args_parser().parse_args(args)
     with tempfile.TemporaryDirectory(prefix="genlab-errors-") as folder:
         os.environ[ERRORS_DIR] = folder
+        code = 2
         try:
             torchrun(parsed)
-            return None
+            return 0, None
+        except SignalException as exc:
+            code, fallback = 128 + int(exc.sigval), None
         except ChildFailedError as exc:
             rank, failure = exc.get_first_failure()
             fallback = (f"training process {rank} ended with exit code {failure.exitcode}, see its output above"
@@ -43,14 +49,14 @@ def run(args: list[str]) -> str | None:
                         f"was lost, or not every node joined within train.rdzv_timeout; check train.rdzv_endpoint and "
                         f"{RERUN}")
         written = sorted(Path(folder).iterdir(), key=lambda p: p.stat().st_mtime_ns)
-        return written[0].read_text().strip() if written else fallback
+        return code, written[0].read_text().strip() if written else fallback
 
 
 def main() -> None:
-    error = run(sys.argv[1:])
-    if error is not None:
-        print(error if error.startswith("error: ") else f"error: {error}", file=sys.stderr)
-    sys.exit(0 if error is None else 2)
+    code, line = run(sys.argv[1:])
+    if line is not None:
+        print(line if line.startswith("error: ") or code > 128 else f"error: {line}", file=sys.stderr)
+    sys.exit(code)
 
 
 if __name__ == "__main__":

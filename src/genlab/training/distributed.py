@@ -22,6 +22,7 @@ from __future__ import annotations
 import functools
 import os
 import re
+import signal
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -139,6 +140,16 @@ def all_average(tensors: list[torch.Tensor]) -> None:
 
 
 @collective
+def all_max(value: int, device: torch.device) -> int:
+    """The largest ``value`` over the processes (one all-reduce; every process gets the same answer)."""
+    if size() == 1:
+        return value
+    t = torch.tensor([value], device=device)
+    dist.all_reduce(t, op=dist.ReduceOp.MAX)
+    return int(t.item())
+
+
+@collective
 def all_gather(obj) -> list:
     """``obj`` of every rank, in rank order (e.g. the RNG states a checkpoint must hold for each process)."""
     if size() == 1:
@@ -161,6 +172,16 @@ def torchrun_args(train: TrainConfig, run: str) -> list[str]:
 
 def launch(train: TrainConfig, run: str, argv: list[str]) -> int:
     """Run ``python -m <argv>`` under torchrun (:func:`torchrun_args`) through :mod:`genlab.training.agent`;
-    returns its exit code (a failure has printed one ``error:`` line)."""
+    returns its exit code (a failure has printed one ``error:`` line). The agent runs in a session of its own and
+    gets Ctrl-C and SIGTERM from this process, once: torchrun passes the signal on to the training processes,
+    which checkpoint and stop together (:mod:`genlab.training.interrupt`); the code is then 128 + the signal."""
     env = {"TORCH_CPP_LOG_LEVEL": "ERROR", **os.environ}  # torch's C++ warnings of a lost store, unless asked for
-    return subprocess.call([sys.executable, "-m", agent.__name__, *torchrun_args(train, run), "-m", *argv], env=env)
+    proc = subprocess.Popen([sys.executable, "-m", agent.__name__, *torchrun_args(train, run), "-m", *argv], env=env,
+                            start_new_session=True)
+    forward = {s: signal.signal(s, lambda signum, frame: proc.send_signal(signum))
+               for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        return proc.wait()
+    finally:
+        for s, handler in forward.items():
+            signal.signal(s, handler)

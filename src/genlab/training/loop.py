@@ -14,11 +14,18 @@ first bad step and its loss term, so the newest checkpoint on disk is always one
 With data-parallel processes the first process of each machine (local rank 0) logs, shows progress and writes
 checkpoints there; the logged losses are averaged over the processes, each checkpoint holds every process's RNG
 state, and a resumed run starts every process from the same step.
+
+Ctrl-C or SIGTERM (:mod:`genlab.training.interrupt`) ends the step (with several processes: the steps up to the
+next log point), writes a checkpoint at it and raises :class:`~genlab.errors.Interrupted`. Checkpoints also hold
+the values summed since the last log point, so a resumed run logs the curves an uninterrupted one would.
 """
 
 from __future__ import annotations
 
+import contextlib
+import copy
 import logging
+import signal
 import time
 from pathlib import Path
 from typing import Callable, Protocol, runtime_checkable
@@ -28,12 +35,13 @@ from dvclive import Live
 
 from genlab.config import TrainConfig
 from genlab.data.batches import InMemoryBatches
-from genlab.errors import DataError, TrainingError
+from genlab.errors import DataError, Interrupted, TrainingError
 from genlab.models.base import GenerativeModel
 from genlab.nn.growth import GrowthSchedule
 from genlab.progress import progress
 from genlab.training import distributed
 from genlab.training.checkpoint import latest_checkpoint, save_checkpoint
+from genlab.training.interrupt import StopRequest
 from genlab.training.precision import autocast
 from genlab.training.optimization import Optimization
 from genlab.training.seed import rng_state, set_rng_state
@@ -61,34 +69,36 @@ def fit(model: GenerativeModel, opt: Optimization, batches: InMemoryBatches, cfg
         world: distributed.World = distributed.World(), begin: dict | None = None) -> dict:
     """Train ``model`` up to step ``cfg.steps``, from step 0 or from ``begin`` (the end of the run it continues:
     {"step", "images", "rng"}); returns {"first_step", "steps", "images_seen", "train_seconds", "history",
-    "skipped_updates"}."""
+    "skipped_updates"}. Ctrl-C or SIGTERM checkpoints the current step and raises :class:`Interrupted`."""
     start, history, elapsed, images, skipped_before = 0, [], 0.0, 0, 0
+    device = batches.images.device
+    sums: dict[str, torch.Tensor] = {}  # logged values summed since the last log point, and their count
+    count = 0
     if begin is not None:
         start, images = begin["step"], begin["images"]
         set_rng_state(begin["rng"][world.rank] if world.size > 1 else begin["rng"])
     first_step = start
-    ck = resume_point(ckpt_dir, fp, world)
+    ck = resume(model, opt, ckpt_dir, fp, world)
     if ck is not None:
-        model.load_state_dict(ck["state"]["weights"])
-        opt.load_state_dict(ck["state"])
-        set_rng_state(ck["rng"][world.rank] if world.size > 1 else ck["rng"])
         start, history, elapsed = ck["step"], ck["history"], ck["elapsed"]
         images = ck.get("images", start * batches.batch_size)
         skipped_before = ck.get("skipped", 0)
+        sums = {k: v.to(device) for k, v in (ck["sums"][world.rank] if world.size > 1 else ck["sums"]).items()}
+        count = ck["count"]
 
     live = open_live(live_dir) if world.is_main else None
     for record in history if live is not None else ():  # replay the interrupted part so the curves stay whole
         _log(live, record)
 
     model.train()
-    sums: dict[str, torch.Tensor] = {}
-    count, t0, last_t, last_images = 0, time.perf_counter(), time.perf_counter(), images
+    t0, last_t, last_images = time.perf_counter(), time.perf_counter(), images
     # the training time is the one saved with the last checkpoint, so a finished run resumed for zero steps
     # writes the same model.pt and DVC does not rerun every stage after it
     total = elapsed
     bar = progress(cfg.steps, f"train {name}", initial=start, disable=not world.is_main)
-    precision = autocast(cfg, batches.images.device)
-    try:  # a failed step (a lost process) ends the bar's line first, so its error stands on a line of its own
+    precision = autocast(cfg, device)
+    # a failed step (a lost process) ends the bar's line first, so its error stands on a line of its own
+    with StopRequest() as stop, _closing(bar):
         for step in range(start, cfg.steps):
             done = step + 1
             opt.updater.step = done
@@ -97,7 +107,8 @@ def fit(model: GenerativeModel, opt: Optimization, batches: InMemoryBatches, cfg
             for k, v in out.items():
                 sums[k] = sums[k] + v if k in sums else v.clone()
             count += 1
-            checkpoint = done % cfg.checkpoint_every == 0 or done == cfg.steps
+            signum = stop.agreed(done % cfg.log_every == 0, device)
+            checkpoint = done % cfg.checkpoint_every == 0 or done == cfg.steps or bool(signum)
             if done % cfg.log_every == 0 or checkpoint:
                 check_finite(opt, cfg, name, ckpt_dir)
             if done % cfg.log_every == 0 or done == cfg.steps:
@@ -114,16 +125,20 @@ def fit(model: GenerativeModel, opt: Optimization, batches: InMemoryBatches, cfg
             if checkpoint:
                 total = elapsed + time.perf_counter() - t0
                 rng = distributed.all_gather(rng_state()) if world.size > 1 else rng_state()
+                running = {k: v.cpu() for k, v in sums.items()}
+                running = distributed.all_gather(running) if world.size > 1 else running
                 if world.is_main:
-                    save_checkpoint(ckpt_dir, done, {
+                    path = save_checkpoint(ckpt_dir, done, {
                         "fingerprint": fp, "state": {"weights": model.state_dict(), **opt.state_dict()}, "rng": rng,
                         "history": history, "elapsed": total, "images": images,
-                        "skipped": skipped_before + opt.updater.skipped()})
+                        "skipped": skipped_before + opt.updater.skipped(), "sums": running, "count": count})
             bar.update(1)
             if on_step is not None:
                 on_step(done)
-    finally:
-        bar.close()
+            if signum and done < cfg.steps:
+                raise Interrupted(f"{name}: interrupted at step {done} ({signal.Signals(signum).name}), checkpoint "
+                                  f"{path} written; rerun dvc repro (or genlab train {name}) to resume"
+                                  if world.is_main else "", signum)
     if live is not None:
         live.end()
     model.eval()
@@ -135,21 +150,57 @@ def fit(model: GenerativeModel, opt: Optimization, batches: InMemoryBatches, cfg
             "history": history, "skipped_updates": skipped, "rng": rng}
 
 
-def resume_point(ckpt_dir: Path, fp: str, world: distributed.World) -> dict | None:
-    """The newest matching checkpoint, at one step for every process. Each node reads its own folder, and a node
-    killed while writing may be one checkpoint behind the others, so all take the oldest of the newest steps (each
-    folder keeps two); without a common one every process starts afresh."""
-    ck = latest_checkpoint(ckpt_dir, fp, remove_stale=world.is_main)
-    if world.size == 1:
-        return ck
-    common = min(distributed.all_gather(ck["step"] if ck else 0))
-    if ck is not None and ck["step"] > common:
-        ck = latest_checkpoint(ckpt_dir, fp, remove_stale=False, at_most=common) if common else None
-    steps = set(distributed.all_gather(ck["step"] if ck else 0))
-    if len(steps) > 1:
-        log.warning("the processes hold no common checkpoint (steps %s): starting afresh", sorted(steps))
-        return None
+@contextlib.contextmanager
+def _closing(bar):
+    try:
+        yield bar
+    finally:
+        bar.close()
+
+
+def resume(model: GenerativeModel, opt: Optimization, ckpt_dir: Path, fp: str,
+           world: distributed.World) -> dict | None:
+    """Restore the newest checkpoint of this run that fits into ``model``, ``opt`` and the RNG, at one step for
+    every process, or leave them as they are (when every checkpoint is damaged, the state a failed restore touched
+    is put back). Each node reads its own folder, and a node killed while writing (or holding a damaged file) may
+    be one checkpoint behind the others, so all take the oldest of the newest steps (each folder keeps two);
+    without a common one every process starts afresh."""
+    fresh: list = []
+
+    def restore(ck: dict) -> None:
+        if not fresh:
+            fresh.append(copy.deepcopy(({"weights": model.state_dict(), **opt.state_dict()}, rng_state())))
+        _check_progress(ck, world)
+        model.load_state_dict(ck["state"]["weights"])
+        opt.load_state_dict(ck["state"])
+        set_rng_state(ck["rng"][world.rank] if world.size > 1 else ck["rng"])
+
+    ck = latest_checkpoint(ckpt_dir, fp, remove_stale=world.is_main, restore=restore)
+    if world.size > 1:
+        common = min(distributed.all_gather(ck["step"] if ck else 0))
+        if ck is not None and ck["step"] > common:
+            ck = latest_checkpoint(ckpt_dir, fp, remove_stale=False, restore=restore, at_most=common) if common else None
+        steps = set(distributed.all_gather(ck["step"] if ck else 0))
+        if len(steps) > 1:
+            log.warning("the processes hold no common checkpoint (steps %s): starting afresh", sorted(steps))
+            ck = None
+    if ck is None and fresh:
+        state, rng = fresh[0]
+        model.load_state_dict(state["weights"])
+        opt.load_state_dict(state)
+        set_rng_state(rng)
     return ck
+
+
+def _check_progress(ck: dict, world: distributed.World) -> None:
+    """The plain values of a checkpoint that :func:`fit` continues from are of the types it wrote."""
+    sums = ck["sums"][world.rank] if world.size > 1 else ck["sums"]
+    ok = (type(ck["step"]) is int and ck["step"] >= 0 and isinstance(ck["history"], list)
+          and all(isinstance(r, dict) and type(r.get("step")) is int for r in ck["history"])
+          and isinstance(ck["elapsed"], (int, float)) and type(ck["count"]) is int
+          and isinstance(sums, dict) and all(isinstance(v, torch.Tensor) for v in sums.values()))
+    if not ok:
+        raise ValueError("its step, history or running sums are not what fit writes")
 
 
 def check_finite(opt: Optimization, cfg: TrainConfig, name: str, ckpt_dir: Path) -> None:

@@ -103,9 +103,13 @@ class Optimization:
                 "schedulers": {k: s.state_dict() for k, s in self.schedulers.items()}}
 
     def load_state_dict(self, state: dict) -> None:
+        """Restore from :meth:`state_dict`; moments whose shape is not their parameter's raise ValueError."""
         for name, opt in self.optimizers.items():
             opt.load_state_dict(state["optimizers"][name])
             self.schedulers[name].load_state_dict(state["schedulers"][name])
+            for p, moments in opt.state.items():
+                if any(isinstance(m, torch.Tensor) and m.ndim and m.shape != p.shape for m in moments.values()):
+                    raise ValueError(f"phase {name}: Adam moments of another shape than their parameter")
 
     def continue_from(self, state: dict) -> None:
         """Load another run's optimizer states and schedule positions, then this run's declared lr and betas (a

@@ -3,19 +3,21 @@
 from __future__ import annotations
 
 import logging
+import math
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable, Protocol, runtime_checkable
 
 import torch
 
-from genlab import provenance
+from genlab import memory, provenance
 from genlab.config import ConfigError, Params, TrainConfig, as_dict
-from genlab.device import configure, seed_everything, select_device
+from genlab.device import configure, cpu_cores, seed_everything, select_device
 from genlab.data.batches import InMemoryBatches
 from genlab.data.prepare import load_split, read_manifest
-from genlab.io import load_torch, save_torch, sha256, write_json
+from genlab.io import checked, read_checked, require_types, save_torch, sha256, write_json
 from genlab.models.base import GenerativeModel
+from genlab.models.file import read_model_file
 from genlab.models.registry import build_model
 from genlab.nn.stacks import count_parameters
 from genlab.training import distributed
@@ -81,12 +83,15 @@ def continue_run(model: GenerativeModel, optimization: Optimization, family: str
                  start: Path) -> tuple[dict, str]:
     """Load the trained run in folder ``start`` (its model.pt and state.pt) into ``model`` and ``optimization``;
     a growing model's schedule then starts where that run's ended. Returns (begin, digest of the two files)."""
-    previous, state = load_torch(start / "model.pt"), load_torch(start / STATE)
+    fix = f"retrain it (dvc repro train@{start.name})"
+    previous, state = read_model_file(start / "model.pt"), read_checked(start / STATE, "state", fix)
     if previous["family"] != family:
         raise ConfigError(f"models.{name}.start: {start} holds a {previous['family']}, not a {family}; start from a "
                           f"{family}")
-    model.load_state_dict(previous["weights"])
-    optimization.continue_from(state["optimization"])
+    with checked(start / STATE, fix):
+        require_types(state, {"optimization": dict, "step": int, "images": int})
+        model.load_state_dict(previous["weights"])
+        optimization.continue_from(state["optimization"])
     if isinstance(model, Grows):
         if state["last_level"] != model.first_level - 1:
             raise ConfigError(f"models.{name}.start: {start} trained up to {4 * 2 ** state['last_level']}x"
@@ -113,6 +118,7 @@ def setup_run(name: str, params: Params, prepared: Path, start: Path | None = No
     seed_everything(params.seed)
     cfg, family = params.model_config(name), params.entry(name).family
     steps = model_steps(cfg, params.train)
+    check_machine(name, params, images.shape[1:], manifest["num_classes"], images.nbytes + labels.nbytes, device)
     model = build_model(family, cfg, params.model, images.shape[1:], manifest["num_classes"], steps).to(device)
     prepare_model(model, params.train)
     optimization = Optimization(model, replace(params.train, steps=steps))
@@ -170,6 +176,28 @@ def check_phases(params: Params, name: str) -> None:
     if below is None or entry.previous != below:
         raise ConfigError(f"models.{name}.start: a {cfg.resolution}x{cfg.resolution} phase starts from the "
                           f"{cfg.resolution // 2}x{cfg.resolution // 2} one; set start: models/{below or '<that phase>'}")
+
+
+def check_machine(name: str, params: Params, shape, num_classes: int, data: int, device: torch.device,
+                  processes: int = 1) -> None:
+    """Before anything is built: refuse (one line) a run whose ``processes`` outnumber the GPUs or whose memory
+    (estimated from the params, :mod:`genlab.memory`) exceeds what ``device`` has free; ``data``: bytes of the
+    training split."""
+    memory.check_processes(processes, device, cpu_cores())
+
+    def build(p: Params) -> GenerativeModel:
+        cfg = p.model_config(name)
+        return build_model(p.entry(name).family, cfg, p.model, shape, num_classes, model_steps(cfg, p.train))
+
+    memory.check_training(build, params, name, data, device, processes)
+
+
+def check_launch(name: str, params: Params, prepared: Path) -> None:
+    """:func:`check_machine` for the ``train.nproc`` processes torchrun is about to start (from the manifest)."""
+    manifest = read_manifest(prepared)
+    n, *shape = manifest["splits"]["train"]["shape"]
+    check_machine(name, params, shape, manifest["num_classes"], n * (math.prod(shape) + 8), select_device(params.device),
+                  params.train.nproc)
 
 
 def check_data_parallel(sizes, processes: int) -> None:
@@ -230,11 +258,11 @@ def train_model(name: str, params: Params, prepared: Path, out_dir: Path, ckpt_d
     save_torch(out_dir / "model.pt", {
         "name": name, "family": family, "cfg": as_dict(r.cfg), "model": as_dict(params.model), "train": as_dict(train),
         "steps": model.steps, "shape": list(images.shape[1:]), "num_classes": r.num_classes,
-        "weights": model.state_dict(), "meta": meta})
+        "weights": model.state_dict(), "meta": meta}, kind="model")
     state = {"optimization": r.optimization.state_dict(), "rng": summary["rng"], "step": summary["steps"],
              "images": summary["images_seen"]}
     if isinstance(model, Grows):
         state["last_level"] = model.last_level
-    save_torch(out_dir / STATE, state)
+    save_torch(out_dir / STATE, state, kind="state")
     write_json(out_dir / "train.json", meta)
     return meta
