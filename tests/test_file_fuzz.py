@@ -62,7 +62,7 @@ class Evil:
 def _params() -> dict:
     p = yaml.safe_load((ROOT / "params.yaml").read_text())
     p = {k: v for k, v in p.items() if k not in set(p["models"]) - {"vae", "gan"}}
-    p.update(device="cpu", models=["vae", "gan"])
+    p.update(device="cpu", models={m: p["models"][m] for m in ("vae", "gan")})
     p["data"].update(name="folder", folder="images", resolution=8, test_fraction=0.25)
     p["model"].update(h=8, z=2)
     p["train"].update(steps=2, batch_size=4, log_every=1, checkpoint_every=1)

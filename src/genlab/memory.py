@@ -132,7 +132,7 @@ def model_bytes(model: torch.nn.Module, batch: int, processes: int = 1) -> tuple
     weights = _bytes(model.parameters()) + _bytes(model.buffers()) + 3 * _bytes(trained.values())
     schedule = getattr(model, "schedule", None)
     if schedule is not None:
-        model.set_growth(schedule.segments[-1].level, 1.0, False)
+        model.set_growth(schedule.segments[-1].level, 1.0)
         batch = max(seg.batch_size for seg in schedule.segments)
     batch = max(1, batch // processes)
     x = torch.rand(batch, *model.shape, device="meta")
