@@ -13,7 +13,8 @@ import typer
 
 
 COMMANDS = ("prepare", "stack", "classifier", "train", "evaluate", "baseline", "theory", "modes", "estimators", "claims",
-            "report", "ablation", "bench", "sample", "interpolate", "compare", "plots_template")
+            "report", "ablation", "bench", "sample", "interpolate", "compare", "collect",
+            "plots_template")
 
 
 def make_app(commands=COMMANDS) -> typer.Typer:

@@ -19,6 +19,7 @@ CHECKPOINTS = Path("data/checkpoints")
 CLASSIFIER = MODELS_DIR / "classifier" / "classifier.pt"
 METRICS = Path("metrics")
 EVAL = METRICS / "eval"  # metrics/eval/<model>.json
+RUNS = METRICS / "runs.json"  # the seeds and sweeps of DVC experiments, gathered by genlab collect for the claims
 GRIDS = METRICS / "grids"  # metrics/grids/<model or study>/*.png
 TRAIN_LOGS = METRICS / "train"
 
@@ -30,6 +31,13 @@ WRITE_ERRORS = {errno.ENOSPC: "free disk space", errno.EDQUOT: "free space withi
 ParamsOption = typer.Option(Path("params.yaml"), "--params", "-p", help="params file to read")
 
 log = logging.getLogger("genlab")
+
+
+def raw_params(path: Path) -> dict:
+    """params.yaml as the plain mapping it holds (after :func:`genlab.config.load_params` has checked it)."""
+    import yaml
+
+    return yaml.safe_load(Path(path).read_text())
 
 
 def read_metrics(path: Path):

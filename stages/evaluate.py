@@ -41,6 +41,7 @@ def run(model: str = typer.Argument(..., help="model to evaluate: an entry of pa
     from genlab.metrics.scoring import check_extractors, check_memory
     from genlab.metrics.stacked import evaluate_stacked
     from genlab.models.registry import load_model
+    from genlab.runs import code_digest
     from genlab.device import configure, select_device
 
     p.model_config(model)
@@ -62,5 +63,6 @@ def run(model: str = typer.Argument(..., help="model to evaluate: an entry of pa
     metrics.update({k: meta[k] for k in ("family", "dataset", "steps", "images_seen", "width", "z", "train_seconds",
                                           "parameters", "grows", "phases") if k in meta})
     metrics["seed"] = p.seed
+    metrics["code"] = code_digest()  # which code the numbers come from: genlab collect pools only equal ones
     write_json(EVAL / f"{model}.json", metrics)
     log.info("%s: %s", model, json.dumps({k: v for k, v in metrics.items() if isinstance(v, float)}))

@@ -18,7 +18,7 @@ STAGES = yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"]
 # One-way layers: a package may import its own modules and those of lower ranks only, and the packages of rank 3
 # know nothing of each other (stages -> training | metrics | report | theory | gradients | claims -> models -> nn;
 # the base modules, data and viz below everything).
-RANK = {"config": 0, "errors": 0, "io": 0, "memory": 0, "device": 0, "progress": 0, "provenance": 0, "stats": 0,
+RANK = {"config": 0, "errors": 0, "io": 0, "memory": 0, "device": 0, "progress": 0, "provenance": 0, "stats": 0, "runs": 0,
         "data": 0, "viz": 0,
         "nn": 1, "models": 2, "training": 3, "metrics": 3, "report": 3, "theory": 3, "gradients": 3, "claims": 3,
         "ablation": 3, "bench": 4, "export": 0, "sampling": 4, "experiments": 0,

@@ -46,11 +46,33 @@ class Claim:
     statement: str
     source: str
     parts: tuple[Part, ...]
-    budget: Literal["equal", "toy", "study"]  # equal: the runs compared share steps, images seen, width, latent size
+    budget: Literal["equal", "toy", "study", "sweep"]  # equal: the runs compared share steps, images seen, width, latent size
 
 
 def _eval(model: str, key: str) -> Metric:
     return Metric(f"eval:{model}", key)
+
+
+def _swept(model: str, key: str, group: str) -> Metric:
+    return Metric(f"eval:{model}", key, group)
+
+
+#: the width sweep of the course notes: the VAE and the GAN at model.h (the GAN's own h set to 0), run as
+#: dvc exp run -S model.h=16 -S gan.h=0 (and 64, 128; `make seeds` queues them)
+WIDTHS = {h: f"gan.h=0,model.h={h}" for h in (16, 64, 128)}
+#: the Progressive GAN's techniques, each switched off alone (dvc exp run -S pggan.mbstd=false ...)
+TECHNIQUES = ("mbstd", "equalized_lr", "pixel_norm", "fade_in")
+
+
+def _widths() -> tuple[Part, ...]:
+    """Sample quality rises with h for the VAE and the GAN, and the GAN beats the VAE at every h."""
+    narrow, medium, wide = WIDTHS.values()
+    parts = []
+    for model in ("vae", "gan"):
+        parts += [Part(_swept(model, "fid", medium), "below", against=_swept(model, "fid", narrow)),
+                  Part(_swept(model, "fid", wide), "below", against=_swept(model, "fid", medium))]
+    parts += [Part(_swept("gan", "fid", g), "below", against=_swept("vae", "fid", g)) for g in WIDTHS.values()]
+    return tuple(parts)
 
 
 def _toy(variant: str, mixture: str, key: str) -> Metric:
@@ -68,7 +90,9 @@ BUDGETS = {
     "equal": "the compared runs train for the same optimizer steps and images, at the same width and latent size",
     "toy": "the fixed toy settings of the theory and modes stages (params: theory, modes); stacked MNIST: equal "
            "steps and batch for both GANs",
-    "study": "the estimator study's fixed draws on the trained VAE (params: estimators)",
+    "study": "the estimator study's fixed draws on the trained VAE (params: estimators); intervals over the 10 "
+             "chunks of its draws",
+    "sweep": "the default params but the swept ones, the same steps and images for every width",
 }
 
 CLAIMS: tuple[Claim, ...] = (
@@ -142,4 +166,28 @@ CLAIMS: tuple[Claim, ...] = (
           "Makhzani et al. 2015, sections 2 and 5",
           (Part(_eval("aae", "latent_prior_gap"), "below", against=_eval("vae", "latent_prior_gap")),),
           "equal"),
+    Claim("reparam-lower-variance",
+          "the reparameterization gradient has far lower variance than the score function (REINFORCE); the "
+          "optimal control variate a* = cov(f, g)/var(g) leaves 1 - corr(f, g)^2 of the score function's variance",
+          "Kingma & Welling 2014; Williams 1992; the course notes on control variates",
+          (Part(Metric("estimators", "trained.chunks.var_ratio_reparam_over_score"), "below", 1.0),
+           Part(Metric("estimators", "trained.chunks.cv_ratio_rel_err"), "below", 0.1)),
+          "study"),
+    Claim("width-sweep",
+          "sample quality rises with the width h (16, 64, 128) for the VAE and the GAN, and the GAN's samples "
+          "beat the VAE's at every h",
+          "the course notes",
+          _widths(), "sweep"),
+    Claim("cvae-beats-regression",
+          "a conditional VAE predicts the missing part of a digit with a lower negative conditional log "
+          "likelihood -log p(x2 | x1) than a deterministic regression of the same networks",
+          "Sohn et al. 2015, Table 1",
+          (Part(_eval("cvae", "ncll"), "below", against=_eval("cvae", "ncll_regression")),),
+          "equal"),
+    Claim("pggan-techniques",
+          "each of minibatch stddev, equalized lr, pixelwise feature normalization and fade-in improves the "
+          "Progressive GAN's FID",
+          "Karras et al. 2018, Table 1",
+          tuple(Part(_eval("pggan", "fid"), "below", against=_swept("pggan", "fid", f"pggan.{t}=False"))
+                for t in TECHNIQUES), "equal"),
 )

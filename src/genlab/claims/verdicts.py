@@ -13,6 +13,7 @@ from genlab.claims.registry import BUDGETS, CLAIMS, Claim, Metric
 from genlab.stats import decide, summary, welch
 
 BUDGET_KEYS = ("steps", "images_seen", "width", "z")
+SWEEP_KEYS = ("steps", "images_seen")
 COST_KEYS = ("train_seconds", "parameters")
 
 
@@ -67,11 +68,13 @@ def verdict(claim: Claim, results: Results) -> dict:
     overall = "fails" if "fails" in verdicts else "holds" if all(v == "holds" for v in verdicts) else "inconclusive"
     out = {"id": claim.id, "statement": claim.statement, "source": claim.source, "budget_rule": BUDGETS[claim.budget],
            "n": min(p["n"] for p in parts), "verdict": overall, "parts": parts}
-    if claim.budget == "equal":
-        metrics = {m.source: m for p in claim.parts for m in (p.measured, p.against) if m is not None}
-        budgets = {src.removeprefix("eval:"): results.budgets(m) for src, m in metrics.items()}
+    if claim.budget in ("equal", "sweep"):
+        metrics = {(m.source, m.group): m for p in claim.parts for m in (p.measured, p.against) if m is not None}
+        budgets = {m.label().split(" ")[0] + ("" if m.group == "default" else f" [{m.group}]"): results.budgets(m)
+                   for m in metrics.values()}
         out["budgets"] = budgets
-        unequal = [k for k in BUDGET_KEYS if len({str(b.get(k)) for b in budgets.values()}) > 1]
+        keys = BUDGET_KEYS if claim.budget == "equal" else SWEEP_KEYS  # a sweep changes the width on purpose
+        unequal = [k for k in keys if len({str(b.get(k)) for b in budgets.values() if b.get(k) is not None}) > 1]
         if unequal:
             out["verdict"] = "inconclusive"
             out["reason"] = "unequal budget: " + "; ".join(

@@ -79,7 +79,7 @@ def study(vae: VAE, images: torch.Tensor, ns: tuple[int, ...], reps: int, pilot:
     grams = jacobian_grams(vae, images)
     pool = reps * max(ns)
     var = {e: {n: 0.0 for n in ns} for e in ESTIMATORS}
-    chunk_var = {e: torch.zeros(CHUNKS) for e in ("score", "score_cv")}
+    chunk_var = {e: torch.zeros(CHUNKS) for e in ESTIMATORS}
     pred_num, pred_den = 0.0, 0.0
     means = {e: torch.zeros_like(torch.cat([mu, logvar], 1)) for e in (*ESTIMATORS, "reference")}
     for i in range(b):
@@ -108,6 +108,9 @@ def study(vae: VAE, images: torch.Tensor, ns: tuple[int, ...], reps: int, pilot:
         "cv_variance_ratio": ratio, "cv_variance_ratio_predicted": pred_num / pred_den,
         "cv_reduction": 1 - ratio, "cv_reduction_predicted": 1 - pred_num / pred_den,
         "cv_reduction_stderr": float(chunk_ratios.std() / math.sqrt(CHUNKS)),
+        # per chunk of the draws, the samples the claims' intervals are taken over
+        "chunks": {"var_ratio_reparam_over_score": (chunk_var["reparam"] / chunk_var["score"]).tolist(),
+                   "cv_ratio_rel_err": (chunk_ratios / (pred_num / pred_den) - 1).abs().tolist()},
     }
     for e in ESTIMATORS:
         out[f"var_{e}"] = {f"n{n}": var[e][n] for n in ns}

@@ -31,6 +31,12 @@ def claims_section(claims: dict) -> list[str]:
             verdict = VERDICT[c["verdict"]] + (f" ({c['reason']})" if c.get("reason") else "") if i == 0 else ""
             lines.append(f"| {head} | {_interval(p)} | {p['n']} | {p['expected']} ({p['verdict']}) | {verdict} | "
                          f"{c['budget_rule'] if i == 0 else ''} |")
+    seeds = claims.get("seeds", {})
+    lines += ["", "Seeds per run group (`metrics/runs.json`, gathered by `genlab collect`; `make seeds` runs them): "
+              + "; ".join(f"{g}: {', '.join(str(s) for s in v)}" for g, v in seeds.items()) + "."]
+    if claims.get("stale"):
+        lines += ["", f"Left out as stale ({len(claims['stale'])} evaluations made with other code than this run's; "
+                  "rerun `make seeds`): " + "; ".join(claims["stale"][:5]) + ("; ..." if len(claims["stale"]) > 5 else "")]
     return lines + [""]
 
 

@@ -1,0 +1,47 @@
+"""``collect``: the evaluations of this commit's DVC experiments -> metrics/runs.json (not a pipeline stage)."""
+
+import json
+import subprocess
+from pathlib import Path
+
+import typer
+
+from stages.common import EVAL, RUNS, ParamsOption, log, raw_params, read_metrics, stage
+
+HELP = f"""Gather the finished DVC experiments of this commit (dvc exp show: the commit itself, the seeds queued
+with -S seed=N, the sweeps) into {RUNS}: each run's seed, params and every model's metrics/eval/MODEL.json,
+read from the experiment's commit. The claims stage reads it: runs that change only the seed join this run's
+own to give each claim its seeds; sweeps (-S model.h=16) form groups named by what they change; evaluations
+made with other code than this run's are left out as stale. `make seeds` queues the runs, waits for them and
+calls this; commit {RUNS} with the results. Not a pipeline stage."""
+
+
+def _read(rev: str, path: str) -> dict | None:
+    shown = subprocess.run(["git", "show", f"{rev}:{path}"], capture_output=True, text=True)
+    if shown.returncode:
+        return None
+    try:
+        return json.loads(shown.stdout)
+    except json.JSONDecodeError:
+        log.warning("%s of %s is not JSON: left out", path, rev)
+        return None
+
+
+@stage
+def run(commits: int = typer.Option(1, min=1, help="also read experiments based on the previous commits"),
+        params: Path = ParamsOption) -> None:
+    from dvc.api import exp_show
+
+    from genlab.config import load_params
+    from genlab.io import write_json
+    from genlab.models.registry import config_classes
+    from genlab.runs import collect, run_groups
+
+    p = load_params(params, config_classes())  # a bad params file fails before DVC is asked
+    raw = raw_params(params)
+    collected = collect(exp_show(num=commits), raw, list(p.models), _read)
+    write_json(RUNS, collected)
+    current = {m: e for m in p.models if (e := read_metrics(EVAL / f"{m}.json")) is not None}
+    groups, seeds, stale = run_groups(collected, raw, current, p.seed)
+    log.info("%s: %d runs; groups (seeds) %s%s", RUNS, len(collected["runs"]),
+             {g: s for g, s in seeds.items()}, f"; {len(stale)} stale evaluations" if stale else "")

@@ -1,0 +1,96 @@
+"""Run groups for the claims: experiments gathered by `genlab collect`, grouped against the current params and
+code, stale evaluations left out; the claims then decide over the seeds of each group."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+
+from genlab.claims.registry import CLAIMS, WIDTHS
+from genlab.claims.verdicts import Results, verdict
+from genlab.runs import code_digest, collect, group_of, run_groups
+
+ROOT = Path(__file__).resolve().parents[1]
+PARAMS = {"seed": 0, "model": {"h": 768}, "vae": {"beta": 1.0}, "gan": {"h": 512},
+          "pggan": {"mbstd": True}}
+
+
+def _row(rev: str, **params) -> dict:
+    """An exp_show row as DVC writes it (numbers as floats, booleans as strings)."""
+    row = {"rev": rev, "Experiment": f"exp-{rev}", "typ": "branch_commit", "params.yaml:seed": 0.0,
+           "params.yaml:model.h": 768.0, "params.yaml:vae.beta": 1.0,
+           "params.yaml:gan.h": 512.0, "params.yaml:pggan.mbstd": "True"}
+    row.update({f"params.yaml:{k}": v for k, v in params.items()})
+    return row
+
+
+def _files(evals: dict[str, dict[str, dict]]):
+    return lambda rev, path: evals.get(rev, {}).get(Path(path).stem)
+
+
+def test_collect_keeps_seed_params_and_numbers_of_finished_rows():
+    rows = [_row("workspace"), _row("main"), _row("a1", seed=1.0), _row("b2", **{"model.h": 16.0}),
+            _row("empty", seed=3.0)]
+    evals = {"main": {"vae": {"fid": 30.0, "code": "c", "curve": [1, 2]}}, "a1": {"vae": {"fid": 32.0, "code": "c"}},
+             "b2": {"vae": {"fid": 50.0, "code": "c"}}, "workspace": {"vae": {"fid": 1.0}}}
+    out = collect(rows, PARAMS, ["vae", "gan"], _files(evals))
+    assert [r["rev"] for r in out["runs"]] == ["main", "a1", "b2"]  # the workspace and a run without numbers: out
+    assert [r["seed"] for r in out["runs"]] == [0.0, 1.0, 0.0]
+    assert out["runs"][0]["eval"] == {"vae": {"fid": 30.0, "code": "c"}}  # lists (figures) are not numbers
+    assert out["runs"][2]["params"]["model.h"] == 16.0 and out["runs"][1]["params"]["pggan.mbstd"] is True
+
+
+def test_groups_pool_seeds_of_equal_params_and_code_and_leave_out_stale_ones():
+    runs = [{"name": n, "rev": n, "seed": s, "params": {**p, "seed": s}, "eval": e} for n, s, p, e in [
+        ("main", 0.0, {"model.h": 768.0}, {"vae": {"fid": 30.0, "code": "old"}}),  # this run, older: skipped
+        ("s1", 1.0, {"model.h": 768.0}, {"vae": {"fid": 32.0, "code": "c"}, "gan": {"fid": 9.0, "code": "old"}}),
+        ("s2", 2.0, {"model.h": 768.0}, {"vae": {"fid": 34.0, "code": "c"}}),
+        ("s2-again", 2.0, {"model.h": 768.0}, {"vae": {"fid": 99.0, "code": "c"}}),
+        ("w16", 0.0, {"model.h": 16.0, "gan.h": 0.0}, {"vae": {"fid": 80.0, "code": "c"}}),
+        ("w16b", 1.0, {"model.h": 16.0, "gan.h": 0.0}, {"vae": {"fid": 84.0, "code": "c"}}),
+        ("off", 1.0, {"pggan.mbstd": False}, {"pggan": {"fid": 40.0, "code": "c"}})]]
+    current = {"vae": {"fid": 31.0, "code": "c"}, "gan": {"fid": 10.0, "code": "c"}, "pggan": {"fid": 35.0, "code": "c"}}
+    groups, seeds, stale = run_groups({"runs": runs}, PARAMS, current, 0)
+    assert [g["vae"]["fid"] for g in groups["default"]] == [31.0, 32.0, 34.0] and seeds["default"] == [0, 1.0, 2.0]
+    assert "gan" not in groups["default"][1]  # its gan was evaluated with other code
+    assert stale == ["s1 (default, seed 1.0): gan was evaluated with other code"]
+    assert [g["vae"]["fid"] for g in groups["gan.h=0,model.h=16"]] == [80.0, 84.0]
+    assert set(WIDTHS.values()) >= {"gan.h=0,model.h=16"}  # the registry's group names are these
+    assert groups["pggan.mbstd=False"] == [{"pggan": {"fid": 40.0, "code": "c"}}]
+    assert group_of({"model.h": 16.0, "pggan.mbstd": "False"}) == "model.h=16,pggan.mbstd=False"
+    # after a code change every collected evaluation is stale: only this run counts
+    groups, seeds, stale = run_groups({"runs": runs}, PARAMS, {m: {**e, "code": "new"} for m, e in current.items()}, 0)
+    assert list(groups) == ["default"] and len(groups["default"]) == 1 and len(stale) == 7
+
+
+def test_claims_decide_over_the_groups_seeds():
+    """The Progressive GAN ablation holds over three seeds per group when every technique's removal raises FID by
+    far more than the spread, and is inconclusive while a group has one seed."""
+    claim = next(c for c in CLAIMS if c.id == "pggan-techniques")
+    on = [{"pggan": {"fid": f, "steps": 100, "images_seen": 1600, "width": 32, "z": 8}} for f in (35.0, 36.0, 34.5)]
+    groups = {"default": on}
+    for t in ("mbstd", "equalized_lr", "pixel_norm", "fade_in"):
+        groups[f"pggan.{t}=False"] = [{"pggan": {**r["pggan"], "fid": r["pggan"]["fid"] + 10 + i}}
+                                      for i, r in enumerate(on)]
+    assert verdict(claim, Results(runs=groups))["verdict"] == "holds"
+    groups["pggan.fade_in=False"] = groups["pggan.fade_in=False"][:1]
+    out = verdict(claim, Results(runs=groups))
+    assert out["verdict"] == "inconclusive" and out["n"] == 1
+
+
+def test_code_digest_follows_the_code_the_evaluation_depends_on(tmp_path):
+    for f in ("src/genlab/a.py", "src/genlab/models/b.py", "stages/evaluate.py", "stages/report.py"):
+        (tmp_path / f).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / f).write_text(f"# {f}\n")
+    stages = {"prepare": {"deps": ["src/genlab/a.py"]}, "stack": {"deps": []}, "classifier": {"deps": []},
+              "train": {"foreach": "${models}", "do": {"deps": ["src/genlab/models", "data/prepared"]}},
+              "evaluate": {"foreach": "${models}", "do": {"deps": ["stages/evaluate.py"]}},
+              "report": {"deps": ["stages/report.py"]}}
+    (tmp_path / "dvc.yaml").write_text(yaml.safe_dump({"stages": stages}))
+    first = code_digest(tmp_path)
+    (tmp_path / "stages/report.py").write_text("# the report changed\n")
+    assert code_digest(tmp_path) == first  # not code an evaluation runs
+    (tmp_path / "src/genlab/models/b.py").write_text("# a model changed\n")
+    assert code_digest(tmp_path) != first
+    assert len(code_digest(ROOT)) == 16  # the repository's own dvc.yaml has every stage it reads
