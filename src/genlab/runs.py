@@ -66,10 +66,13 @@ def _numbers(evaluation: dict) -> dict:
 SHAPING = ("prepare", "stack", "classifier", "train", "evaluate")  # the stages whose code shapes an evaluation
 
 
-def code_digest(root: Path = Path("."), dvc_yaml: Path = Path("dvc.yaml")) -> str:
+def code_digest(root: Path = Path("."), dvc_yaml: Path = Path("dvc.yaml")) -> str | None:
     """The digest of the code an evaluation's numbers come from: the files of the code dependencies that
     ``dvc.yaml`` declares for the stages of :data:`SHAPING` (their import closures, kept complete by
-    tests/test_dvc_deps.py), by content. Evaluations of other code are never pooled with this one's."""
+    tests/test_dvc_deps.py), by content; None outside a pipeline's folder (no ``dvc.yaml``): such evaluations are
+    never pooled. Evaluations of other code are never pooled with this one's."""
+    if not (root / dvc_yaml).is_file():
+        return None
     stages = yaml.safe_load((root / dvc_yaml).read_text())["stages"]
     paths = set()
     for stage in SHAPING:
