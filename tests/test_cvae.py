@@ -36,6 +36,12 @@ def test_observed_masks():
     assert observed_mask("label", (), shape).sum() == 0  # the whole image is x2
     box = observed_mask("box", (2, 5, 3, 9), shape)
     assert box.sum() == 3 * 6 and box[0, 0, 2, 3] == 1 and box[0, 0, 5, 3] == 0
+    # Sohn et al.'s Table 1 as Pyro's tutorial runs it: the bottom-left quadrant, the left half, all but the
+    # bottom-right
+    q1, q2, q3 = (observed_mask(f"quadrants-{q}", (), shape)[0, 0] for q in (1, 2, 3))
+    assert q1[14:, :14].eq(1).all() and q1.sum() == 14 * 14
+    assert torch.equal(q2, left[0, 0]) and q3[14:, 14:].eq(0).all() and q3.sum() == 3 * 14 * 14
+    assert (q1 <= q2).all() and (q2 <= q3).all()  # each observes what the one before does, and a quadrant more
     with pytest.raises(ConfigError, match="does not fit"):
         observed_mask("box", (0, 30, 0, 4), shape)
     with pytest.raises(ConfigError, match="cvae.box"):

@@ -69,6 +69,14 @@ def test_conditional_rows_are_marked_not_ranked_and_compared_with_their_baseline
     assert "its completions are multi-modal" in md and "real test images: 0.99" in md
     worse = {**cvae, "ncll": 70.0}
     assert "they do not both favour the latent-variable model" in markdown(summarize({"cvae": worse}, None, None), {})
+    assert "Completing quadrants" not in md  # no quadrant-conditioned model
+    # the quadrant models beside Pyro's tutorial: ours, the gap, theirs (1 quadrant: 100.4 vs 71.8)
+    quadrants = {f"cvae-q{q}": {**cvae, "condition": f"quadrants-{q}", "ncll": 80.0 / q, "ncll_regression": 90.0 / q}
+                 for q in (3, 1)}
+    md = markdown(summarize(quadrants, None, None), {})
+    table = md[md.index("## Completing quadrants"):].splitlines()
+    assert table[6] == "| 1 quadrant | cvae-q1 | 90 | 80 | 10 | 100.4 | 71.8 | 28.6 |"
+    assert table[7].startswith("| 3 quadrants | cvae-q3 | 30 | 26.67 | 3.333 | 25.4 | 24.2 | 1.2")
 
 
 def test_sharpness_ranks_blurred_digits_below_real_ones(prepared_small):

@@ -11,7 +11,9 @@ trained by maximising the conditional ELBO (their eq. 4, with the prior p(z) not
 
 ``cvae.condition`` picks the split: ``label`` (x1 = the class, one-hot; x2 = the whole image: class-
 conditional generation) or an observed region of the image (``top-half``, ``left-half``, ...,
-``box``: x1 = the pixels inside, x2 = the rest: image completion). Networks are MLPs of width
+``box``: x1 = the pixels inside, x2 = the rest: image completion). ``quadrants-1``, ``-2``, ``-3`` are the
+protocol of Sohn et al.'s Table 1 as Pyro's CVAE tutorial runs it: 1, 2 or 3 of the image's quadrants
+observed (the bottom-left; the left half; all but the bottom-right), the rest predicted. Networks are MLPs of width
 ``model.h`` on flattened pixels, whatever ``model.arch``; the decoder outputs every pixel and the
 likelihood counts only x2's, so a completion is x1's pixels plus the decoded mean of the rest.
 
@@ -45,14 +47,16 @@ from genlab.nn.likelihood import importance_log_likelihood
 from genlab.nn.observation import log_likelihood
 from genlab.nn.stacks import mlp
 
-Condition = Literal["label", "top-half", "bottom-half", "left-half", "right-half", "box"]
+Condition = Literal["label", "top-half", "bottom-half", "left-half", "right-half", "box", "quadrants-1",
+                    "quadrants-2", "quadrants-3"]
 
 
 @dataclass(frozen=True)
 class CVAEConfig:
     condition: Condition = param(
-        "top-half", "x1, what the model is given: label (the class) or the observed region of the image "
-                    "(top-half, bottom-half, left-half, right-half, or box = cvae.box); x2 is the rest")
+        "quadrants-2", "x1, what the model is given: label (the class) or the observed region of the image "
+                       "(top-half, bottom-half, left-half, right-half, box = cvae.box, or quadrants-1/2/3: the "
+                       "bottom-left quadrant, the left half, all but the bottom-right one); x2 is the rest")
     box: tuple[int, ...] = param((7, 21, 7, 21), "observed rectangle for condition=box: [row0, row1, col0, col1], "
                                                  "pixels, ends excluded")
     recognition: Literal["x1x2", "x1"] = param(
@@ -80,6 +84,12 @@ def observed_mask(condition: str, box: tuple[int, ...], shape: tuple[int, int, i
         if r1 > h or c1 > w:
             raise ConfigError(f"cvae.box: {list(box)} does not fit {h}×{w} images; keep row1 <= {h}, col1 <= {w}")
         m[..., r0:r1, c0:c1] = 1
+    elif condition.startswith("quadrants-"):  # Pyro's MaskImages: the bottom-left, + the top-left, + the top-right
+        m[..., h // 2:, : w // 2] = 1
+        if condition != "quadrants-1":
+            m[..., : h // 2, : w // 2] = 1
+        if condition == "quadrants-3":
+            m[..., : h // 2, w // 2:] = 1
     elif condition != "label":
         side = condition.split("-")[0]
         m[..., {"top": slice(0, h // 2), "bottom": slice(h // 2, h)}.get(side, slice(None)),

@@ -51,6 +51,7 @@ def markdown(summary: dict, grids: dict[str, list[str]], curves: dict[str, str] 
     for name, m in models.items():
         if "conditioned_on" in m:
             lines += sections.conditional_section(name, m, real_accuracy)
+    lines += sections.quadrants_section(models)
     if summary.get("modes"):
         lines += sections.modes_section(summary["modes"], summary.get("stacked", {}))
     if summary.get("estimators"):
