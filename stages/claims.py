@@ -19,8 +19,8 @@ def run(params: Path = ParamsOption) -> None:
     p = load_params(params)
     from genlab.claims.verdicts import Results, all_verdicts
     from genlab.io import write_json
-
-    from genlab.runs import run_groups
+    from genlab.report.tables import HEADLINE
+    from genlab.runs import per_seed, run_groups
 
     current = {m: r for m in p.models if (r := read_metrics(EVAL / f"{m}.json")) is not None}
     groups, seeds, stale = run_groups(read_metrics(RUNS), raw_params(params), current, p.seed)
@@ -30,5 +30,6 @@ def run(params: Path = ParamsOption) -> None:
                       files={name: f for name in ("theory", "modes", "estimators")
                              if (f := read_metrics(METRICS / f"{name}.json"))})
     verdicts = all_verdicts(results)
-    write_json(METRICS / "claims.json", {"seeds": seeds, "stale": stale, "claims": verdicts})
+    write_json(METRICS / "claims.json", {"seeds": seeds, "stale": stale, "claims": verdicts,
+                                         "spread": per_seed(groups["default"], HEADLINE)})
     log.info("claims: %s", {v["id"]: v["verdict"] for v in verdicts})

@@ -53,6 +53,12 @@ def test_report_marks_best_and_lists_every_model():
     md = markdown(summary, {"vae": ["grids/vae/samples.png"], "gan": ["grids/gan/samples.png"]})
     assert "| vae | 30 | **6** |" in md and "| gan | **20** | 5 |" in md
     assert "real data" in md and "![vae: samples](grids/vae/samples.png)" in md
+    # with the seeds of claims.json the headline cells are mean ± std; the full table keeps this seed's value
+    claims = {"claims": [], "spread": {"vae": {"fid": [30.0, 32.0, 34.0]}, "gan": {"fid": [20.0]}}}
+    md = markdown(summarize(models, None, None, claims=claims), {})
+    headline, full = md.split("All numbers:")
+    assert "| vae | 32 ± 2 |" in headline and "| gan | **20** |" in headline and "up to 3 seeds" in headline
+    assert "| vae | 30 |" in full
 
 
 def test_conditional_rows_are_marked_not_ranked_and_compared_with_their_baseline():

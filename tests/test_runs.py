@@ -9,7 +9,7 @@ import yaml
 
 from genlab.claims.registry import CLAIMS, WIDTHS
 from genlab.claims.verdicts import Results, verdict
-from genlab.runs import code_digest, collect, group_of, run_groups
+from genlab.runs import code_digest, collect, group_of, per_seed, run_groups
 
 ROOT = Path(__file__).resolve().parents[1]
 PARAMS = {"seed": 0, "model": {"h": 768}, "vae": {"beta": 1.0}, "gan": {"h": 512},
@@ -59,6 +59,8 @@ def test_groups_pool_seeds_of_equal_params_and_code_and_leave_out_stale_ones():
     assert set(WIDTHS.values()) >= {"gan.h=0,model.h=16"}  # the registry's group names are these
     assert groups["pggan.mbstd=False"] == [{"pggan": {"fid": 40.0, "code": "c"}}]
     assert group_of({"model.h": 16.0, "pggan.mbstd": "False"}) == "model.h=16,pggan.mbstd=False"
+    assert per_seed(groups["default"], ("fid", "code")) == {"vae": {"fid": [31.0, 32.0, 34.0]}, "gan": {"fid": [10.0]},
+                                                            "pggan": {"fid": [35.0]}}
     # after a code change every collected evaluation is stale: only this run counts
     groups, seeds, stale = run_groups({"runs": runs}, PARAMS, {m: {**e, "code": "new"} for m, e in current.items()}, 0)
     assert list(groups) == ["default"] and len(groups["default"]) == 1 and len(stale) == 7

@@ -129,3 +129,15 @@ def run_groups(collected: dict | None, params: dict, current: dict[str, dict], s
             seeds[group].append(run["seed"])
             groups.setdefault(group, []).append(kept)
     return groups, {g: v for g, v in seeds.items() if g in groups}, stale
+
+
+def per_seed(runs: list[dict], keys: tuple[str, ...]) -> dict[str, dict[str, list[float]]]:
+    """Model -> key -> its value in each run of a group that has it (the report's mean ± std over seeds)."""
+    out: dict[str, dict[str, list[float]]] = {}
+    for run in runs:
+        for model, evaluation in run.items():
+            for key in keys:
+                v = evaluation.get(key)
+                if isinstance(v, (int, float)) and not isinstance(v, bool):
+                    out.setdefault(model, {}).setdefault(key, []).append(float(v))
+    return out

@@ -27,8 +27,12 @@ def markdown(summary: dict, grids: dict[str, list[str]], curves: dict[str, str] 
         lines += sections.claims_section(summary["claims"])
     if not models:
         lines += ["No model has been evaluated yet.", ""]
-    lines += ["## Models", "", "Headline numbers (the full table follows):", ""]
-    lines += table(models, baseline, HEADLINE)
+    spread = (summary.get("claims") or {}).get("spread", {})
+    seeds = max((len(v) for keys in spread.values() for v in keys.values()), default=1)
+    lines += ["## Models", "", "Headline numbers" + (f" (mean ± std over up to {seeds} seeds where several ran; the "
+                                                     "full table, this run's seed only, follows):" if seeds > 1 else
+                                                     " of this run's seed (the full table follows):"), ""]
+    lines += table(models, baseline, HEADLINE, spread)
     lines += ["", "All numbers:", ""] + table(models, baseline)
     everything = [*models.values(), baseline or {}]
     n = next((r.get("n_samples") for r in models.values()), None) or (baseline or {}).get("n_samples")

@@ -9,6 +9,7 @@ below the data's resolution are blocky images that score as 'precise').
 from __future__ import annotations
 
 import math
+import statistics
 
 # (key, header, better): better is "min", "max" or None (not ranked)
 COLUMNS = [
@@ -82,15 +83,24 @@ def best_per_column(models: dict[str, dict]) -> dict[str, str]:
     return best
 
 
-def table(models: dict[str, dict], baseline: dict | None, keys: tuple[str, ...] | None = None) -> list[str]:
-    """The Markdown table of ``models`` (columns present in the data, ``keys`` only when given) and the real data."""
+def _cell(value, values: list[float] | None) -> str:
+    """A value, or with several seeds their mean ± standard deviation."""
+    if values and len(values) > 1:
+        return f"{fmt(statistics.fmean(values))} ± {fmt(statistics.stdev(values))}"
+    return fmt(value)
+
+
+def table(models: dict[str, dict], baseline: dict | None, keys: tuple[str, ...] | None = None,
+          spread: dict[str, dict[str, list[float]]] | None = None) -> list[str]:
+    """The Markdown table of ``models`` (columns present in the data, ``keys`` only when given) and the real data;
+    ``spread`` (model -> key -> one value per seed) turns a cell into the mean ± std over its seeds."""
     all_rows, best = rows(models), best_per_column(models)
     cols = [c for c in COLUMNS if (keys is None or c[0] in keys) and any(c[0] in r for r in
                                                                           [*all_rows.values(), baseline or {}])]
     lines = ["| model | " + " | ".join(h for _, h, _ in cols) + " |", "|---" * (len(cols) + 1) + "|"]
     for name, row in all_rows.items():
-        cells = [f"**{fmt(row.get(k))}**" if best.get(k) == name and len(all_rows) > 1 else fmt(row.get(k))
-                 for k, _, _ in cols]
+        cells = [_cell(row.get(k), (spread or {}).get(name, {}).get(k)) for k, _, _ in cols]
+        cells = [f"**{c}**" if best.get(k) == name and len(all_rows) > 1 else c for c, (k, _, _) in zip(cells, cols)]
         lines.append(f"| {name}{' †' if 'conditioned_on' in row else ''} | " + " | ".join(cells) + " |")
     if baseline:
         lines.append("| *real data (train vs test)* | " + " | ".join(fmt(baseline.get(k)) for k, _, _ in cols) + " |")
