@@ -32,16 +32,19 @@ repro: setup
 # width sweep (h = 16, 64, 128) and of the Progressive GAN with each technique off, as DVC queue experiments
 # (one at a time: the machine's cores go to each); then genlab collect -> metrics/runs.json and dvc repro, whose
 # claims stage pools them. Commit metrics/runs.json, metrics/claims.json and the report afterwards.
+# Narrower: make seeds TARGETS="evaluate@vae evaluate@ae" SWEEPS=no runs only those stages' chains per seed.
 SEEDS := 0 1 2
 WIDTHS := 16 64 128
 TECHNIQUES := mbstd equalized_lr pixel_norm fade_in
+TARGETS :=
+SWEEPS := yes
 seeds: setup
 	dvc repro
-	for s in $(filter-out 0,$(SEEDS)); do dvc exp run --queue -S seed=$$s; done
-	for s in $(SEEDS); do \
+	for s in $(filter-out 0,$(SEEDS)); do dvc exp run --queue -S seed=$$s $(TARGETS); done
+	if [ "$(SWEEPS)" = yes ]; then for s in $(SEEDS); do \
 	  for h in $(WIDTHS); do dvc exp run --queue -S seed=$$s -S model.h=$$h -S gan.h=0; done; \
 	  for t in $(TECHNIQUES); do dvc exp run --queue -S seed=$$s -S pggan.$$t=false; done; \
-	done
+	done; fi
 	dvc queue start -j 1
 	while dvc queue status | grep -qE 'Queued|Running'; do sleep 30; done
 	dvc queue status

@@ -32,12 +32,14 @@ def _files(evals: dict[str, dict[str, dict]]):
 def test_collect_keeps_seed_params_and_numbers_of_finished_rows():
     rows = [_row("workspace"), _row("main"), _row("a1", seed=1.0), _row("b2", **{"model.h": 16.0}),
             _row("empty", seed=3.0)]
-    evals = {"main": {"vae": {"fid": 30.0, "code": "c", "curve": [1, 2]}}, "a1": {"vae": {"fid": 32.0, "code": "c"}},
-             "b2": {"vae": {"fid": 50.0, "code": "c"}}, "workspace": {"vae": {"fid": 1.0}}}
+    evals = {"main": {"vae": {"fid": 30.0, "code": "c", "curve": [1, 2], "seed": 0}},
+             "a1": {"vae": {"fid": 32.0, "code": "c", "seed": 1}, "gan": {"fid": 9.0, "code": "c", "seed": 0}},
+             "b2": {"vae": {"fid": 50.0, "code": "c", "seed": 0}}, "workspace": {"vae": {"fid": 1.0, "seed": 0}}}
     out = collect(rows, PARAMS, ["vae", "gan"], _files(evals))
     assert [r["rev"] for r in out["runs"]] == ["main", "a1", "b2"]  # the workspace and a run without numbers: out
     assert [r["seed"] for r in out["runs"]] == [0.0, 1.0, 0.0]
-    assert out["runs"][0]["eval"] == {"vae": {"fid": 30.0, "code": "c"}}  # lists (figures) are not numbers
+    assert out["runs"][0]["eval"] == {"vae": {"fid": 30.0, "code": "c", "seed": 0}}  # lists (figures): not numbers
+    assert set(out["runs"][1]["eval"]) == {"vae"}  # a1 ran for the vae alone: its gan file is seed 0's
     assert out["runs"][2]["params"]["model.h"] == 16.0 and out["runs"][1]["params"]["pggan.mbstd"] is True
 
 

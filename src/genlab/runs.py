@@ -93,11 +93,14 @@ def collect(rows: list[dict], params: dict, models: list[str], read: Callable[[s
     for row in rows:
         if not finished(row):
             continue
-        evaluations = {m: _numbers(e) for m in models if (e := read(str(row["rev"]), f"metrics/eval/{m}.json"))}
+        p = row_params(row, keys)
+        seed = plain(p.get(SEED))
+        # an experiment run for some stages only carries the other models' files as they were: their seed says so
+        evaluations = {m: _numbers(e) for m in models if (e := read(str(row["rev"]), f"metrics/eval/{m}.json"))
+                       and _same(e.get(SEED), seed)}
         if not evaluations:
             continue  # a run that evaluated nothing (an unfinished or failed experiment)
-        p = row_params(row, keys)
-        runs.append({"name": name(row), "rev": str(row["rev"]), "seed": plain(p.get(SEED)), "params": p,
+        runs.append({"name": name(row), "rev": str(row["rev"]), "seed": seed, "params": p,
                      "eval": evaluations})
     return {"format": FORMAT, "runs": runs}
 
