@@ -10,7 +10,7 @@ from stages.common import CLASSIFIER, METRICS, PREPARED, ParamsOption, log, stag
 HELP = f"""Train the domain classifier on the prepared training split; write {CLASSIFIER} and
 {METRICS}/classifier.json (test accuracy).
 
-Params read: seed, device, and
+Params read: device (not seed: classifier.seed seeds the classifier), and
 
 {describe(ClassifierConfig, "classifier")}"""
 
@@ -30,7 +30,7 @@ def run(params: Path = ParamsOption) -> None:
     x, y = load_split(PREPARED, "train")
     xt, yt = load_split(PREPARED, "test")
     t0 = time.perf_counter()
-    net = train_classifier(x, y, manifest["num_classes"], p.classifier, p.seed, device)
+    net = train_classifier(x, y, manifest["num_classes"], p.classifier, p.classifier.seed, device)
     seconds = time.perf_counter() - t0
     acc = float((predict(net, xt).argmax(1) == yt).double().mean())
     log.info("domain classifier: test accuracy %.4f after %.1fs", acc, seconds)

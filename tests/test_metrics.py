@@ -32,6 +32,56 @@ def test_fid_real_vs_real_far_below_real_vs_noise(prepared_small, classifier_sma
     assert m_real["recall"] > m_noise["recall"] and m_real["is"] > m_noise["is"] + 2
 
 
+class Images(torch.utils.data.Dataset):
+    """uint8 images as torch-fidelity reads an input: one C×H×W tensor per item."""
+
+    def __init__(self, images: torch.Tensor):
+        self.images = images
+
+    def __len__(self):
+        return len(self.images)
+
+    def __getitem__(self, i):
+        return self.images[i]
+
+
+def test_fidelity_equals_torch_fidelity_calculate_metrics(prepared_small, classifier_small):
+    """FeatureScorer's FID, KID, IS and (rewritten) precision/recall are torch-fidelity's own numbers, from the
+    same domain features; the fake set is partly copied from the reference so that k-NN balls overlap both ways."""
+    import torch_fidelity
+
+    train, _ = load_split(prepared_small, "train")
+    test, _ = load_split(prepared_small, "test")
+    fake, real = torch.cat([train[:250], test[:50]]), test[:400]
+    ours = fidelity(fake, real, classifier_small, torch.device("cpu"), batch_size=100, kid_subset_size=200)
+    theirs = torch_fidelity.calculate_metrics(
+        input1=Images(fake), input2=Images(real), feature_extractor="genlab-domain",
+        feature_extractor_weights_path=str(classifier_small), isc=True, fid=True, kid=True, prc=True,
+        kid_subset_size=200, batch_size=100, cuda=False, cache=False, verbose=False, save_cpu_ram=True)
+    assert ours["fid"] == pytest.approx(theirs["frechet_inception_distance"], rel=1e-6)
+    assert ours["kid"] == pytest.approx(theirs["kernel_inception_distance_mean"], rel=1e-6)
+    assert ours["kid_std"] == pytest.approx(theirs["kernel_inception_distance_std"], rel=1e-6)
+    assert ours["is"] == pytest.approx(theirs["inception_score_mean"], rel=1e-6)
+    assert ours["is_std"] == pytest.approx(theirs["inception_score_std"], rel=1e-6)
+    assert (ours["precision"], ours["recall"]) == pytest.approx((theirs["precision"], theirs["recall"]), abs=1e-7)
+    assert 0 < ours["recall"] < 1 and 0 < ours["precision"] < 1
+
+
+def test_knn_radii_and_precision_recall_equal_torch_fidelity_in_blocks():
+    """The blocked k-NN radii and the one-pass precision/recall equal torch-fidelity's unblocked computation."""
+    from torch_fidelity.metric_prc import prc_features_to_metric
+
+    from genlab.metrics.fidelity import knn_radii, precision_recall
+
+    g = torch.Generator().manual_seed(0)
+    fake, real = torch.randn(700, 16, generator=g), torch.randn(900, 16, generator=g) + 0.3
+    expected = torch.cdist(real, real).kthvalue(4).values
+    assert torch.equal(knn_radii(real, block=256), expected)
+    ours = precision_recall(fake, real, knn_radii(fake, block=256), knn_radii(real, block=256), block=256)
+    theirs = prc_features_to_metric(fake, real, save_cpu_ram=True, verbose=False)
+    assert (ours["precision"], ours["recall"]) == (theirs["precision"], theirs["recall"])
+
+
 def test_class_coverage_counts_modes():
     k = 10
     labels = torch.tensor([0, 3, 3, 7] * 250)

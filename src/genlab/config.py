@@ -213,6 +213,8 @@ class ClassifierConfig:
     lr: float = param(3.0e-3, "peak Adam learning rate of a one-cycle schedule", positive=True)
     width: int = param(16, "channels of the first conv layer (the second has twice as many)", positive=True)
     features: int = param(128, "size of the penultimate feature vector used for FID/KID/PR", positive=True)
+    seed: int = param(0, "seed of the classifier's initialization and batches (not the global seed: sweeping seed "
+                         "retrains the models, not their judge)", min=0)
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,10 @@
 """FID, KID, precision/recall and IS through torch-fidelity's feature extractors and metric functions.
 
+FID, KID and IS are torch-fidelity's functions; precision/recall computes torch-fidelity's numbers in fewer passes
+(:func:`precision_recall` takes the fake-to-real distances once, and the reference's k-NN radii once per reference);
+tests/test_metrics.py checks every metric against ``torch_fidelity.calculate_metrics``. The classifier's logits,
+extracted for IS, also give the class coverage: it runs over the samples once.
+
 Two extractors (``eval.extractor``):
 
 - ``domain``: the domain classifier, registered with torch-fidelity; ``features`` (penultimate layer) feed
@@ -25,7 +30,6 @@ from torch_fidelity.feature_extractor_base import FeatureExtractorBase
 from torch_fidelity.metric_fid import fid_features_to_statistics, fid_statistics_to_metric
 from torch_fidelity.metric_isc import isc_features_to_metric
 from torch_fidelity.metric_kid import kid_features_to_metric
-from torch_fidelity.metric_prc import prc_features_to_metric
 from torch_fidelity.registry import FEATURE_EXTRACTORS_REGISTRY
 from torch_fidelity.utils import create_feature_extractor
 
@@ -42,6 +46,7 @@ EXTRACTORS = {
     "inception": (inception.EXTRACTOR, "2048", "logits_unbiased", "_inception"),
 }
 KID_SUBSETS = 100
+PRC_NEIGHBORHOOD = 3  # k of the k-NN balls of precision/recall (torch-fidelity's default)
 INCEPTION_BATCH = 100
 RNG_SEED = 2020  # torch-fidelity's default seed for KID subsets and the IS shuffle
 log = logging.getLogger(__name__)
@@ -104,6 +109,7 @@ class FeatureScorer:
         self.batch_size = min(batch_size, INCEPTION_BATCH) if extractor == "inception" else batch_size
         self.kid_subset_size = kid_subset_size
         self.weights_digest = sha256(self.weights)[:12]
+        self._radii: tuple[torch.Tensor, torch.Tensor] | None = None  # (reference features, their k-NN radii)
 
     @torch.inference_mode()
     def features(self, images: torch.Tensor) -> dict[str, torch.Tensor]:
@@ -149,27 +155,56 @@ class FeatureScorer:
         return all(isinstance(f := feats.get(k), torch.Tensor) and f.dtype == torch.float32
                    and f.shape == (len(images), p.shape[1]) and bool(f.isfinite().all()) for k, p in probe.items())
 
-    def score(self, fake: torch.Tensor, real: dict[str, torch.Tensor]) -> dict[str, float]:
-        """FID/KID/precision/recall of uint8 ``fake`` against the real features, and IS of ``fake``."""
-        f = self.features(fake)
+    def score(self, fake: torch.Tensor, real: dict[str, torch.Tensor],
+              fake_features: dict[str, torch.Tensor] | None = None) -> dict[str, float]:
+        """FID/KID/precision/recall of uint8 ``fake`` against the real features, and IS of ``fake`` (from
+        ``fake_features`` when the caller has them already)."""
+        f = self.features(fake) if fake_features is None else fake_features
         a, b = f[self.layer], real[self.layer]
         kid_size = min(self.kid_subset_size, len(a), len(b))
         kid = kid_features_to_metric(a, b, kid_subsets=KID_SUBSETS, kid_subset_size=kid_size, rng_seed=RNG_SEED,
                                      verbose=False)
-        prc = prc_features_to_metric(a, b, save_cpu_ram=True, verbose=False)
+        prc = precision_recall(a, b, knn_radii(a), self.real_radii(b))
         fid = fid_statistics_to_metric(fid_features_to_statistics(a), fid_features_to_statistics(b), False)
         s = self.suffix
-        out = {f"fid{s}": fid["frechet_inception_distance"],
-               f"kid{s}": kid["kernel_inception_distance_mean"], f"kid_std{s}": kid["kernel_inception_distance_std"],
-               f"precision{s}": float(prc["precision"]), f"recall{s}": float(prc["recall"])}
+        out = {f"fid{s}": fid["frechet_inception_distance"], f"kid{s}": kid["kernel_inception_distance_mean"],
+               f"kid_std{s}": kid["kernel_inception_distance_std"],
+               f"precision{s}": prc["precision"], f"recall{s}": prc["recall"]}
         if self.has_is:
             isc = isc_features_to_metric(f[self.is_layer], splits=min(10, len(fake)), rng_seed=RNG_SEED)
             out.update({f"is{s}": isc["inception_score_mean"], f"is_std{s}": isc["inception_score_std"]})
         return {k: float(v) for k, v in out.items()}
 
+    def real_radii(self, real: torch.Tensor) -> torch.Tensor:
+        """:func:`knn_radii` of the reference features, computed once per reference (every sampler reuses them)."""
+        if self._radii is None or self._radii[0] is not real:
+            self._radii = (real, knn_radii(real))
+        return self._radii[1]
 
 def extractors_for(choice: str, device: torch.device) -> tuple[str, ...]:
     """``eval.extractor`` -> the extractors to run: ``auto`` is both on CUDA, the domain one elsewhere."""
     if choice == "auto":
         choice = "both" if device.type == "cuda" else "domain"
     return ("domain", "inception") if choice == "both" else (choice,)
+
+
+def knn_radii(features: torch.Tensor, k: int = PRC_NEIGHBORHOOD, block: int = 1000) -> torch.Tensor:
+    """Distance of each feature vector to its k-th nearest other one (the radius of its k-NN ball, Kynkäänniemi
+    et al. 2019, eq. 2): torch-fidelity's ``kthvalue(k + 1)`` of the rows of the distance matrix (the point itself
+    is the first), taken ``block`` rows at a time with ``topk``."""
+    return torch.cat([torch.cdist(b, features).topk(k + 1, dim=1, largest=False).values[:, k]
+                      for b in features.split(block)])
+
+
+def precision_recall(fake: torch.Tensor, real: torch.Tensor, fake_radii: torch.Tensor, real_radii: torch.Tensor,
+                     block: int = 1000) -> dict[str, float]:
+    """Improved precision and recall (Kynkäänniemi et al. 2019, eqs. 1-2): the share of fakes inside some real
+    sample's k-NN ball, and of reals inside some fake's, from one pass over the fake-to-real distances (``block``
+    fake rows at a time; torch-fidelity's ``calculate_precision_recall_full`` uses the same matrix both ways)."""
+    in_real = []
+    recalled = torch.zeros(len(real), dtype=torch.bool)
+    for f, r in zip(fake.split(block), fake_radii.split(block)):
+        d = torch.cdist(f, real)
+        in_real.append((d <= real_radii).any(dim=1))
+        recalled |= (d <= r[:, None]).any(dim=0)
+    return {"precision": float(torch.cat(in_real).float().mean()), "recall": float(recalled.float().mean())}

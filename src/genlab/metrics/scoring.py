@@ -68,17 +68,21 @@ class Scoring:
 
     def __call__(self, fake: torch.Tensor, domain_only: bool = False) -> dict:
         """Scores of ``fake`` with every extractor (``domain_only``: the domain one alone, for a model's extra
-        samplers, which would otherwise cost Inception's ~0.2 s per image on a CPU)."""
+        samplers, which would otherwise cost Inception's ~0.2 s per image on a CPU), and under ``"probs"`` the
+        domain classifier's class probabilities of ``fake`` when its extractor ran (its logits are one of the
+        extracted layers: the classifier runs over the samples once)."""
         out: dict = {}
         names = [n for n in self.names if n == "domain" or not domain_only or self.names == ("inception",)]
         for name, scorer, real in zip(self.names, self.scorers, self.reference):
             if name in names:
-                out.update(scorer.score(fake, real))
+                features = scorer.features(fake)
+                out.update(scorer.score(fake, real, features))
+                if name == "domain":
+                    out["probs"] = torch.softmax(features[scorer.is_layer], dim=1)
         out.update({"n_samples": len(fake), "n_reference": self.n_reference, "extractor": "+".join(names)})
         if "inception" in names:
             out["inception_weights"] = str(self.scorers[self.names.index("inception")].weights.name)
         return out
-
 
 def real_baseline(train: torch.Tensor, test: torch.Tensor, classifier_path: Path, cfg: EvalConfig, seed: int,
                   device: torch.device, num_classes: int) -> dict:
@@ -97,8 +101,11 @@ def real_baseline(train: torch.Tensor, test: torch.Tensor, classifier_path: Path
 
 def score_samples(fake: torch.Tensor, scoring: Scoring, classifier: DomainClassifier, num_classes: int,
            domain_only: bool = False) -> dict:
+    """The fidelity scores of uint8 ``fake`` (:class:`Scoring`), its class coverage and its sharpness."""
     metrics = scoring(fake, domain_only)
-    probs = predict(classifier, fake)
+    probs = metrics.pop("probs", None)
+    if probs is None:  # the domain extractor did not run (eval.extractor: inception)
+        probs = predict(classifier, fake)
     metrics.update(class_coverage(probs, num_classes))
     metrics["sharpness"] = laplacian_variance(fake)
     return metrics
