@@ -57,6 +57,9 @@ def repo_copy(dest: Path, edit_params) -> dict:
             continue
         (dest / rel).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(ROOT / rel, dest / rel)
+    # no collected runs either: the copy's claims decide from its own runs
+    (dest / "metrics").mkdir(exist_ok=True)
+    (dest / "metrics" / "runs.json").write_text('{"format": "genlab-runs/1", "runs": []}\n')
     params = yaml.safe_load((dest / "params.yaml").read_text())
     edit_params(params)
     (dest / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
