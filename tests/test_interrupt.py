@@ -28,7 +28,8 @@ def _work(stage_workdir, name: str, model: str, **train) -> tuple[Path, dict]:
     p = yaml.safe_load((ROOT / "params.yaml").read_text())
     p["device"] = "cpu"
     p["model"].update(h=32, z=4)
-    p["train"].update(steps=STEPS, batch_size=32, log_every=LOG_EVERY, checkpoint_every=CHECKPOINT_EVERY, **train)
+    p["train"].update({"steps": STEPS, "batch_size": 32, "log_every": LOG_EVERY, "checkpoint_every": CHECKPOINT_EVERY,
+                       **train})
     if "steps" in p[model]:
         p[model]["steps"] = 0
     if model == "gan":
@@ -111,7 +112,7 @@ def test_the_lock_refuses_a_second_writer_and_a_killed_holder_leaves_none(tmp_pa
 
 @pytest.mark.slow
 def test_a_second_train_of_the_same_model_refuses_until_the_first_is_killed(stage_workdir):
-    work, env = _work(stage_workdir, "w", "vae")
+    work, env = _work(stage_workdir, "w", "vae", steps=1000 * STEPS)  # still running when the second one asks
     first = _train(work, env, "vae")
     try:
         _wait_for(work / "data" / "checkpoints" / "vae" / f"step_{CHECKPOINT_EVERY:08d}.pt", first)
@@ -125,6 +126,9 @@ def test_a_second_train_of_the_same_model_refuses_until_the_first_is_killed(stag
         first.kill()
         first.communicate()
     assert first.returncode == -signal.SIGKILL
+    params = yaml.safe_load((work / "params.yaml").read_text())
+    params["train"]["steps"] = STEPS
+    (work / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     again = subprocess.run([sys.executable, "-m", "stages", "train", "vae"], cwd=work, env=env, capture_output=True,
                            text=True, timeout=600)
     assert again.returncode == 0, again.stderr[-3000:]
