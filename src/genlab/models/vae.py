@@ -29,6 +29,8 @@ class VAEConfig:
     likelihood: Literal["bernoulli", "gaussian"] = param(
         "bernoulli", "decoder p(x|z): bernoulli on pixel intensities, or gaussian with std vae.sigma")
     sigma: float = param(0.1, "std of the gaussian likelihood (pixels in [0, 1])", positive=True)
+    h: int = param(0, "width of encoder and decoder (0 = model.h)", min=0)
+    steps: int = param(0, "training steps (0 = train.steps); train.steps still caps it", min=0)
 
 
 class VAE(Autoencoder):
@@ -37,7 +39,7 @@ class VAE(Autoencoder):
     phases = (Phase("vae", ("encoder", "decoder")),)
 
     def __init__(self, cfg: VAEConfig, model, shape, num_classes, steps, h: int = 0):
-        super().__init__(cfg, model, shape, num_classes, steps, h=h, stats=2)
+        super().__init__(cfg, model, shape, num_classes, steps, h=h or cfg.h, stats=2)
 
     def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Mean and log-variance of q(z|x)."""
