@@ -64,7 +64,9 @@ def test_bench_smoke_writes_valid_json(prepared_small, classifier_small, tmp_pat
     assert [r["model"] for r in back["models"]] == models
     for row in back["models"]:
         assert row["train_images_per_s"] > 0 and row["train_flops_per_image"] > 0
-        assert 0 < row["mfu"] < 5  # a ratio to the measured peak (tiny layers: well under 1)
+        # a ratio to the peak measured in the same process (no bound on its size: both are timings, and a loaded
+        # machine can slow the peak's measurement more than the training's)
+        assert row["mfu"] > 0 and row["mfu"] == pytest.approx(row["train_tflops_per_s"] / row["matmul_tflops_per_s"])
         assert row["peak_memory_mb"] >= row["memory_before_train_mb"] > 0
         assert row["timed_steps"] == 2
     if not isolate:
