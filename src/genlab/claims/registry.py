@@ -77,7 +77,7 @@ def _widths() -> tuple[Part, ...]:
 
 #: the VAE each autoencoder is compared with: the entry of params.yaml's models trained at that model's budget
 #: (steps, images, width, latent size), since the default VAE trains longer and wider than the AE, AAE, VAE-GAN
-PEERS = {"ae": "vae-4000", "aae": "vae-2000-h512", "vaegan": "vae-2500-h512"}
+PEERS = {"ae": "vae-4000", "aae": "vae-2000", "vaegan": "vae-2500-h512"}
 #: the conditional VAEs of 1, 2 and 3 observed quadrants (params.yaml's models)
 QUADRANTS = {1: "cvae-q1", 2: "cvae", 3: "cvae-q3"}
 

@@ -55,7 +55,7 @@ def run(args: list[str]) -> tuple[int, str | None]:
 def main() -> None:
     code, line = run(sys.argv[1:])
     if line is not None:
-        print(line if line.startswith("error: ") or code > 128 else f"error: {line}", file=sys.stderr)
+        sys.stderr.write((line if line.startswith("error: ") or code > 128 else f"error: {line}") + "\n")
     sys.exit(code)
 
 
