@@ -135,3 +135,32 @@ def test_variants_in_worker_processes_equal_the_same_run_in_one(tmp_path):
     cfg = ModesConfig(seeds=2, variants=("gan", "pacgan2"), steps=4, h=8, samples=40, eval_every=2)
     one, two = run_modes(cfg, tmp_path / "one"), run_modes(cfg, tmp_path / "two", workers=2)
     assert one["variants"] == two["variants"]  # each variant's streams depend on its name only
+
+
+@pytest.mark.parametrize("mbstd,pack", [(False, 1), (True, 1), (False, 3)])
+def test_the_folded_ensemble_equals_the_vmapped_one(mbstd, pack):
+    """The folded path (one batched product per linear layer; minibatch stddev grouped within each member) gives
+    the vmapped functional_call's outputs and gradients, within float tolerance."""
+    from genlab.models.gan import Discriminator, Generator
+
+    for make, shape in ((lambda: Discriminator("mlp", (2 * pack, 1, 1), 16, mbstd=mbstd), (4, 8, 2 * pack, 1, 1)),
+                        (lambda: Generator("mlp", (2, 1, 1), 16, 2, squash=False), (4, 8, 2))):
+        folded, vmapped = Ensemble(make, [0, 1, 2, 5]), Ensemble(make, [0, 1, 2, 5])
+        assert folded._folded, "these networks take the folded path"
+        vmapped._folded = []
+        x = torch.randn(*shape, generator=torch.Generator().manual_seed(0))
+        outs = []
+        for ens in (folded, vmapped):
+            out = ens(x)
+            (out ** 2).sum().backward()
+            outs.append((out, {k: p.grad for k, p in ens.stacked.items()}))
+        assert outs[0][0].shape == outs[1][0].shape
+        torch.testing.assert_close(outs[0][0], outs[1][0], rtol=1e-5, atol=1e-6)
+        for k in outs[0][1]:
+            torch.testing.assert_close(outs[0][1][k], outs[1][1][k], rtol=1e-5, atol=1e-6)
+    # a member's batch is its own: changing member 0's inputs leaves member 1's minibatch statistic alone
+    ens = Ensemble(lambda: Discriminator("mlp", (2, 1, 1), 16, mbstd=True), [0, 1])
+    x = torch.randn(2, 8, 2, 1, 1)
+    y = x.clone()
+    y[0] *= 10
+    torch.testing.assert_close(ens(x)[1], ens(y)[1])

@@ -30,7 +30,7 @@ def train_discriminators(pairs: list[tuple[Mixture1D, Mixture1D]], seeds: list[i
     steps settle D near its optimum instead of jittering around it). Member s's first weights come from
     ``seeds[s]``; the samples of all members come from one stream seeded by ``seeds[0]``."""
     disc = Ensemble(lambda: mlp([1, h, h, 1], act=nn.LeakyReLU), seeds)
-    opt = torch.optim.Adam(disc.parameters(), lr=lr)
+    opt = torch.optim.Adam(disc.parameters(), lr=lr, fused=True)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda t: 0.5 * (1 + math.cos(math.pi * t / steps)))
     generator = torch.Generator().manual_seed(seeds[0])
     real_of, fake_of = [p for p, _ in pairs], [q for _, q in pairs]
