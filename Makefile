@@ -29,7 +29,8 @@ repro: setup
 	dvc repro
 
 # Every MNIST claim at 3 seeds (README: Claims over seeds): seeds 1 and 2 of params.yaml, and seeds 0-2 of the
-# width sweep (h = 16, 64, 128) and of the Progressive GAN with each technique off, as DVC queue experiments
+# width sweep (h = 16, 64, 128: evaluate@vae and evaluate@gan, what the claim reads) and of the Progressive GAN
+# with each technique off (evaluate@pggan), as DVC queue experiments
 # (one at a time: the machine's cores go to each); then genlab collect -> metrics/runs.json and dvc repro, whose
 # claims stage pools them. Commit metrics/runs.json, metrics/claims.json and the report afterwards.
 # Narrower: make seeds TARGETS="evaluate@vae evaluate@ae" SWEEPS=no runs only those stages' chains per seed.
@@ -42,8 +43,8 @@ seeds: setup
 	dvc repro
 	for s in $(filter-out 0,$(SEEDS)); do dvc exp run --queue -S seed=$$s $(TARGETS); done
 	if [ "$(SWEEPS)" = yes ]; then for s in $(SEEDS); do \
-	  for h in $(WIDTHS); do dvc exp run --queue -S seed=$$s -S model.h=$$h -S gan.h=0; done; \
-	  for t in $(TECHNIQUES); do dvc exp run --queue -S seed=$$s -S pggan.$$t=false; done; \
+	  for h in $(WIDTHS); do dvc exp run --queue -S seed=$$s -S model.h=$$h -S gan.h=0 evaluate@vae evaluate@gan; done; \
+	  for t in $(TECHNIQUES); do dvc exp run --queue -S seed=$$s -S pggan.$$t=false evaluate@pggan; done; \
 	done; fi
 	dvc queue start -j 1
 	while dvc queue status | grep -qE 'Queued|Running'; do sleep 30; done

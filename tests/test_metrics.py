@@ -249,3 +249,28 @@ def test_report_html_renders_in_headless_chromium(tmp_path):
     subprocess.run([chromium, *flags, "--window-size=1200,900", f"--screenshot={shot}", path.as_uri()],
                    capture_output=True, timeout=120)
     assert shot.is_file() and shot.stat().st_size > 10_000
+
+
+def test_the_page_compacts_its_images_losslessly_where_they_are_grey():
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    from genlab.report.html import compact_png
+
+    def png(array: np.ndarray) -> bytes:
+        out = io.BytesIO()
+        Image.fromarray(array).save(out, format="PNG")
+        return out.getvalue()
+
+    rng = np.random.default_rng(0)
+    grey = np.repeat(rng.integers(0, 256, (64, 64, 1), dtype=np.uint8), 3, axis=2)  # a grid saved as RGB
+    small = compact_png(png(grey))
+    assert len(small) < len(png(grey)) / 2
+    assert np.array_equal(np.asarray(Image.open(io.BytesIO(small)).convert("RGB")), grey)
+    palette = rng.integers(0, 256, (40, 3), dtype=np.uint8)  # a figure of 40 colours: 256 keep every one
+    figure = palette[rng.integers(0, 40, (64, 64))]
+    assert np.array_equal(np.asarray(Image.open(io.BytesIO(compact_png(png(figure)))).convert("RGB")), figure)
+    noise = rng.integers(0, 256, (8, 8, 4), dtype=np.uint8)  # nothing to gain: the input comes back as it was
+    assert len(compact_png(png(noise))) <= len(png(noise))

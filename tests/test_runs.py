@@ -43,6 +43,16 @@ def test_collect_keeps_seed_params_and_numbers_of_finished_rows():
     assert out["runs"][2]["params"]["model.h"] == 16.0 and out["runs"][1]["params"]["pggan.mbstd"] is True
 
 
+def test_collect_leaves_out_what_a_seed_0_sweep_carried_over_from_its_commit():
+    """A sweep run for evaluate@vae alone (seed 0, model.h=16) holds the commit's gan file unchanged: not its own."""
+    rows = [{**_row("main"), "typ": "baseline"}, _row("h16", **{"model.h": 16.0})]
+    gan = {"fid": 9.0, "code": "c", "seed": 0}
+    evals = {"main": {"vae": {"fid": 30.0, "code": "c", "seed": 0}, "gan": gan},
+             "h16": {"vae": {"fid": 50.0, "code": "c", "seed": 0}, "gan": dict(gan)}}
+    out = collect(rows, PARAMS, ["vae", "gan"], _files(evals))
+    assert [set(r["eval"]) for r in out["runs"]] == [{"vae", "gan"}, {"vae"}]
+
+
 def test_groups_pool_seeds_of_equal_params_and_code_and_leave_out_stale_ones():
     runs = [{"name": n, "rev": n, "seed": s, "params": {**p, "seed": s}, "eval": e} for n, s, p, e in [
         ("main", 0.0, {"model.h": 768.0}, {"vae": {"fid": 30.0, "code": "old"}}),  # this run, older: skipped

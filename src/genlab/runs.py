@@ -90,14 +90,25 @@ def collect(rows: list[dict], params: dict, models: list[str], read: Callable[[s
     name the columns kept); ``read(rev, path)``: a JSON file of a revision (None when it has none)."""
     keys = param_keys(params)
     runs = []
+    baseline = None  # exp_show lists each commit ("baseline") before the experiments based on it
     for row in rows:
+        if row.get("typ") == "baseline":
+            baseline = str(row["rev"])
         if not finished(row):
             continue
         p = row_params(row, keys)
         seed = plain(p.get(SEED))
-        # an experiment run for some stages only carries the other models' files as they were: their seed says so
+
+        def carried(model: str, evaluation: dict) -> bool:
+            """An experiment run for some stages only carries the other models' files as they were: another seed
+            says so, and so does a file equal to its commit's (a sweep at seed 0: the model was not rerun)."""
+            if not _same(evaluation.get(SEED), seed):
+                return True
+            own_commit = row.get("typ") == "baseline" or baseline is None
+            return not own_commit and read(baseline, f"metrics/eval/{model}.json") == evaluation
+
         evaluations = {m: _numbers(e) for m in models if (e := read(str(row["rev"]), f"metrics/eval/{m}.json"))
-                       and _same(e.get(SEED), seed)}
+                       and not carried(m, e)}
         if not evaluations:
             continue  # a run that evaluated nothing (an unfinished or failed experiment)
         runs.append({"name": name(row), "rev": str(row["rev"]), "seed": seed, "params": p,

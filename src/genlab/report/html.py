@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import html
+import io
 import re
 from pathlib import Path
 
@@ -21,14 +22,38 @@ code { background: #f5f5f5; padding: 0 3px; }
 """
 
 
+def compact_png(data: bytes) -> bytes:
+    """The PNG ``data`` re-encoded for the page, the smaller of it and its compact form: a grey image (the sample
+    grids, saved as RGB) as one 8-bit channel, which is lossless; a colour figure (curves, scatter plots) as 256
+    adaptive colours, which the anti-aliased lines of a plot do not outnumber visibly. 2.9 MB of the default run's
+    images become 1.2 MB."""
+    import numpy as np
+    from PIL import Image
+
+    image = Image.open(io.BytesIO(data))
+    rgba = np.asarray(image.convert("RGBA"))
+    opaque = bool((rgba[..., 3] == 255).all())
+    grey = opaque and bool((rgba[..., 0] == rgba[..., 1]).all() and (rgba[..., 1] == rgba[..., 2]).all())
+    if grey:
+        compact = image.convert("L")
+    elif opaque:
+        compact = image.convert("RGB").quantize(256)
+    else:  # median cut (the default) takes no alpha channel
+        compact = image.convert("RGBA").quantize(256, method=Image.Quantize.FASTOCTREE)
+    out = io.BytesIO()
+    compact.save(out, format="PNG", optimize=True)
+    return min(data, out.getvalue(), key=len)
+
+
 def _inline_images(body: str, base: Path) -> str:
-    """Replace ``src="relative.png"`` by a base64 data URI of that file (missing files are left as links)."""
+    """Replace ``src="relative.png"`` by a base64 data URI of that file, compacted (missing files are left as
+    links)."""
 
     def data_uri(match: re.Match) -> str:
         path = base / html.unescape(match.group(1))
         if not path.is_file():
             return match.group(0)
-        return f'src="data:image/png;base64,{base64.b64encode(path.read_bytes()).decode()}"'
+        return f'src="data:image/png;base64,{base64.b64encode(compact_png(path.read_bytes())).decode()}"'
 
     return re.sub(r'src="([^":]+\.png)"', data_uri, body)
 
