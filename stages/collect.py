@@ -1,5 +1,6 @@
 """``collect``: the evaluations of this commit's DVC experiments -> metrics/runs.json (not a pipeline stage)."""
 
+import ast
 import json
 import subprocess
 from pathlib import Path
@@ -14,6 +15,22 @@ read from the experiment's commit. The claims stage reads it: runs that change o
 own to give each claim its seeds; sweeps (-S model.h=16) form groups named by what they change; evaluations
 made with other code than this run's are left out as stale. `make seeds` queues the runs, waits for them and
 calls this; commit {RUNS} with the results. Not a pipeline stage."""
+
+
+def _lists(row: dict) -> dict:
+    """exp_show writes a list param as its Python repr ('[1, 4, 16, 64]'): back to the list, so that it compares
+    equal to params.yaml's. Here and not in genlab.experiments.plain, which every evaluation's code digest covers:
+    changing it would orphan the evaluations already collected (the next change of that module should move this
+    there)."""
+    out = {}
+    for k, v in row.items():
+        if isinstance(v, str) and v.startswith("[") and v.endswith("]"):
+            try:
+                v = ast.literal_eval(v)
+            except (ValueError, SyntaxError):
+                pass
+        out[k] = v
+    return out
 
 
 def _read(rev: str, path: str) -> dict | None:
@@ -39,7 +56,7 @@ def run(commits: int = typer.Option(1, min=1, help="also read experiments based 
 
     p = load_params(params, config_classes())  # a bad params file fails before DVC is asked
     raw = raw_params(params)
-    collected = collect(exp_show(num=commits), raw, list(p.models), _read)
+    collected = collect([_lists(row) for row in exp_show(num=commits)], raw, list(p.models), _read)
     write_json(RUNS, collected)
     current = {m: e for m in p.models if (e := read_metrics(EVAL / f"{m}.json")) is not None}
     groups, seeds, stale = run_groups(collected, raw, current, p.seed)

@@ -108,3 +108,16 @@ def test_code_digest_follows_the_code_the_evaluation_depends_on(tmp_path):
     (tmp_path / "src/genlab/models/b.py").write_text("# a model changed\n")
     assert code_digest(tmp_path) != first
     assert len(code_digest(ROOT)) == 16  # the repository's own dvc.yaml has every stage it reads
+
+
+def test_collect_reads_list_params_back_as_lists():
+    """exp_show writes a list param as its repr: the collected run must still equal params.yaml there."""
+    from stages.collect import _lists
+
+    row = {**_row("a1", seed=1.0), "params.yaml:estimators.n": "[1, 4, 16, 64]", "params.yaml:cvae.mode": "[x"}
+    params = {**PARAMS, "estimators": {"n": [1, 4, 16, 64]}}
+    run = collect([_lists(row)], params, ["vae"], _files({"a1": {"vae": {"fid": 1.0, "code": "c", "seed": 1}}}))
+    assert run["runs"][0]["params"]["estimators.n"] == [1, 4, 16, 64]
+    assert _lists(row)["params.yaml:cvae.mode"] == "[x"  # not a list literal: left as it is
+    groups, seeds, _ = run_groups(run, params, {"vae": {"fid": 2.0, "code": "c"}}, 0)
+    assert seeds == {"default": [0, 1.0]}
