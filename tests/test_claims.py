@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import pytest
 
@@ -88,3 +89,15 @@ def test_the_claims_table_shows_a_failing_claim_as_failing():
     text = "\n".join(claims_section({"claims": [failing]}))
     row = next(line for line in text.splitlines() if line.startswith("| **x**"))
     assert "❌ fails" in row and "a fid < b fid" in row and "| 3 |" in row
+
+
+def test_a_pipe_in_a_claim_stays_inside_its_cell():
+    """-log p(x2 | x1) and JSD(p || q) are in the registry's statements: the rendered row keeps all six cells."""
+    from genlab.report.html import render_html
+    from genlab.report.sections import claims_section
+
+    claim = {**verdict(_claim(), _runs([5.0, 5.2, 4.9], [1.0, 1.1, 0.9])), "statement": "-log p(x2 | x1), JSD(p || q)"}
+    page = render_html("\n".join(claims_section({"claims": [claim], "seeds": {"default": [0, 1.0, 2.0]}})), Path("."))
+    row = page.split("<tbody>")[1].split("</tr>")[0]
+    assert row.count("<td>") == 6 and "-log p(x2 | x1), JSD(p || q)" in row
+    assert "default: 0, 1, 2." in page

@@ -227,7 +227,7 @@ def test_report_html_renders_in_headless_chromium(tmp_path):
     import shutil
     import subprocess
 
-    from genlab.report_html import render_html
+    from genlab.report.html import render_html
 
     chromium = shutil.which("chromium")
     if chromium is None:
@@ -244,7 +244,8 @@ def test_report_html_renders_in_headless_chromium(tmp_path):
              "--disable-component-update", "--disable-sync", f"--user-data-dir={tmp_path / 'profile'}"]
     dom = subprocess.run([chromium, *flags, "--virtual-time-budget=5000", "--dump-dom", path.as_uri()],
                          capture_output=True, text=True, timeout=120).stdout
-    assert 'data-images="4"' in dom and 'data-decoded="4"' in dom and 'data-rows="3"' in dom, dom[:500]
+    # two tables (headline and full), each with two models and the real data
+    assert 'data-images="4"' in dom and 'data-decoded="4"' in dom and 'data-rows="6"' in dom, dom[:500]
     shot = tmp_path / "shot.png"
     subprocess.run([chromium, *flags, "--window-size=1200,900", f"--screenshot={shot}", path.as_uri()],
                    capture_output=True, timeout=120)

@@ -16,6 +16,8 @@ table { border-collapse: collapse; margin: 1em 0; font-size: 12px; display: bloc
 th, td { border: 1px solid #ccc; padding: 3px 6px; text-align: right; white-space: nowrap; }
 th { background: #f3f3f3; position: sticky; top: 0; }
 td:first-child, th:first-child { text-align: left; }
+td:first-child { white-space: normal; min-width: 22em; max-width: 36em; }
+td:last-child { white-space: normal; min-width: 12em; }
 td strong { background: #d9f2d9; padding: 0 3px; }
 img { max-width: 100%; image-rendering: pixelated; margin: 4px; vertical-align: top; }
 code { background: #f5f5f5; padding: 0 3px; }

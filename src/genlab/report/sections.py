@@ -17,23 +17,37 @@ def _interval(p: dict) -> str:
     return f"{fmt(p['mean'])} [{fmt(p['lo'])}, {fmt(p['hi'])}]"
 
 
+def _cell(text: object) -> str:
+    """Text for a Markdown table cell: a pipe (-log p(x2 | x1), JSD(p || q)) would end the cell."""
+    return str(text).replace("|", "\\|")
+
+
+def _seed(s: object) -> str:
+    return str(int(s)) if isinstance(s, float) and s.is_integer() else str(s)
+
+
 def claims_section(claims: dict) -> list[str]:
-    """The claims table: statement, each part's measured mean with its 95% interval and seeds, expected, verdict."""
+    """The claims table: statement, verdict, each part's measured mean with its 95% interval and seeds, expected,
+    budget."""
     lines = ["## Claims", "",
              "Each claim was written down before it was measured (`src/genlab/claims/registry.py`). Measured: the mean "
              "over seeds with its 95% Student t interval (a difference of two runs: Welch's); a claim **holds** when "
              "every part's interval lies on the claimed side of its bound, **fails** when one lies on the other "
              "side, and is **inconclusive** otherwise (always with one seed).", "",
-             "| claim | measured (mean [95% interval]) | n | expected | verdict | budget |", "|---|---|---|---|---|---|"]
+             "| claim | verdict | measured (mean [95% interval]) | n | expected | budget |", "|---|---|---|---|---|---|"]
     for c in claims.get("claims", []):
         for i, p in enumerate(c["parts"]):
             head = f"**{c['id']}**: {c['statement']} ({c['source']})" if i == 0 else ""
-            verdict = VERDICT[c["verdict"]] + (f" ({c['reason']})" if c.get("reason") else "") if i == 0 else ""
-            lines.append(f"| {head} | {_interval(p)} | {p['n']} | {p['expected']} ({p['verdict']}) | {verdict} | "
-                         f"{c['budget_rule'] if i == 0 else ''} |")
+            verdict = VERDICT[c["verdict"]] + (" (see below)" if c.get("reason") else "") if i == 0 else ""
+            cells = [head, verdict, _interval(p), p["n"], f"{p['expected']} ({p['verdict']})",
+                     c["budget_rule"] if i == 0 else ""]  # the verdict beside the claim: wide rows scroll
+            lines.append("| " + " | ".join(_cell(x) for x in cells) + " |")
+    reasons = [f"- **{c['id']}**: {c['reason']}" for c in claims.get("claims", []) if c.get("reason")]
+    if reasons:
+        lines += ["", "Why these verdicts are inconclusive whatever the numbers:", "", *reasons]
     seeds = claims.get("seeds", {})
     lines += ["", "Seeds per run group (`metrics/runs.json`, gathered by `genlab collect`; `make seeds` runs them): "
-              + "; ".join(f"{g}: {', '.join(str(s) for s in v)}" for g, v in seeds.items()) + "."]
+              + "; ".join(f"{g}: {', '.join(_seed(s) for s in v)}" for g, v in seeds.items()) + "."]
     if claims.get("stale"):
         lines += ["", f"Left out as stale ({len(claims['stale'])} evaluations made with other code than this run's; "
                   "rerun `make seeds`): " + "; ".join(claims["stale"][:5]) + ("; ..." if len(claims["stale"]) > 5 else "")]
