@@ -22,10 +22,6 @@ def _cell(text: object) -> str:
     return str(text).replace("|", "\\|")
 
 
-def _seed(s: object) -> str:
-    return str(int(s)) if isinstance(s, float) and s.is_integer() else str(s)
-
-
 def claims_section(claims: dict) -> list[str]:
     """The claims table: statement, verdict, each part's measured mean with its 95% interval and seeds, expected,
     budget."""
@@ -47,7 +43,7 @@ def claims_section(claims: dict) -> list[str]:
         lines += ["", "Why these verdicts are inconclusive whatever the numbers:", "", *reasons]
     seeds = claims.get("seeds", {})
     lines += ["", "Seeds per run group (`metrics/runs.json`, gathered by `genlab collect`; `make seeds` runs them): "
-              + "; ".join(f"{g}: {', '.join(_seed(s) for s in v)}" for g, v in seeds.items()) + "."]
+              + "; ".join(f"{g}: {', '.join(fmt(s) for s in v)}" for g, v in seeds.items()) + "."]
     if claims.get("stale"):
         lines += ["", f"Left out as stale ({len(claims['stale'])} evaluations made with other code than this run's; "
                   "rerun `make seeds`): " + "; ".join(claims["stale"][:5]) + ("; ..." if len(claims["stale"]) > 5 else "")]
@@ -226,7 +222,7 @@ def theory_section(theory: dict) -> list[str]:
         ("‖∇G‖ saturating / non-saturating", sat["grad_ratio_saturating_over_nonsaturating"]),
     ]
     lines = ["## GAN theory, measured", "", "| quantity | mean [95% interval] (seeds) |", "|---|---|"]
-    lines += [f"| {k.replace('|', chr(92) + '|')} | {_over_seeds(v)} |" for k, v in rows]  # escape pipes in cells
+    lines += [f"| {_cell(k)} | {_over_seeds(v)} |" for k, v in rows]
     lines += ["", "![D vs D*](grids/theory/dstar.png)", "",
               "*A discriminator trained alone between p_data and p_g against D* = p_data / (p_data + p_g) (seed 0).*",
               ""]
