@@ -29,7 +29,7 @@ repro: setup
 	dvc repro
 
 # Every MNIST claim at 3 seeds (README: Claims over seeds): seeds 1 and 2 of params.yaml, and seeds 0-2 of the
-# width sweep (h = 16, 64, 128: evaluate@vae and evaluate@gan, what the claim reads) and of the Progressive GAN
+# width sweep (h = 16, 64, 128, the GAN at the VAE's steps: evaluate@vae and evaluate@gan, what the claim reads) and of the Progressive GAN
 # with each technique off (evaluate@pggan), as DVC queue experiments
 # (one at a time: the machine's cores go to each); then genlab collect -> metrics/runs.json and dvc repro, whose
 # claims stage pools them. Commit metrics/runs.json, metrics/claims.json and the report afterwards.
@@ -43,7 +43,7 @@ seeds: setup
 	dvc repro
 	for s in $(filter-out 0,$(SEEDS)); do dvc exp run --queue -S seed=$$s $(TARGETS); done
 	if [ "$(SWEEPS)" = yes ]; then for s in $(SEEDS); do \
-	  for h in $(WIDTHS); do dvc exp run --queue -S seed=$$s -S model.h=$$h -S gan.h=0 evaluate@vae evaluate@gan; done; \
+	  for h in $(WIDTHS); do dvc exp run --queue -S seed=$$s -S model.h=$$h -S gan.h=0 -S gan.steps=0 evaluate@vae evaluate@gan; done; \
 	  for t in $(TECHNIQUES); do dvc exp run --queue -S seed=$$s -S pggan.$$t=false evaluate@pggan; done; \
 	done; fi
 	dvc queue start -j 1

@@ -12,7 +12,7 @@ from genlab.claims.verdicts import Results, verdict
 from genlab.runs import code_digest, collect, group_of, per_seed, run_groups
 
 ROOT = Path(__file__).resolve().parents[1]
-PARAMS = {"seed": 0, "model": {"h": 768}, "vae": {"beta": 1.0}, "gan": {"h": 512},
+PARAMS = {"seed": 0, "model": {"h": 768}, "vae": {"beta": 1.0}, "gan": {"h": 512, "steps": 6000},
           "pggan": {"mbstd": True}}
 
 
@@ -59,16 +59,16 @@ def test_groups_pool_seeds_of_equal_params_and_code_and_leave_out_stale_ones():
         ("s1", 1.0, {"model.h": 768.0}, {"vae": {"fid": 32.0, "code": "c"}, "gan": {"fid": 9.0, "code": "old"}}),
         ("s2", 2.0, {"model.h": 768.0}, {"vae": {"fid": 34.0, "code": "c"}}),
         ("s2-again", 2.0, {"model.h": 768.0}, {"vae": {"fid": 99.0, "code": "c"}}),
-        ("w16", 0.0, {"model.h": 16.0, "gan.h": 0.0}, {"vae": {"fid": 80.0, "code": "c"}}),
-        ("w16b", 1.0, {"model.h": 16.0, "gan.h": 0.0}, {"vae": {"fid": 84.0, "code": "c"}}),
+        ("w16", 0.0, {"model.h": 16.0, "gan.h": 0.0, "gan.steps": 0.0}, {"vae": {"fid": 80.0, "code": "c"}}),
+        ("w16b", 1.0, {"model.h": 16.0, "gan.h": 0.0, "gan.steps": 0.0}, {"vae": {"fid": 84.0, "code": "c"}}),
         ("off", 1.0, {"pggan.mbstd": False}, {"pggan": {"fid": 40.0, "code": "c"}})]]
     current = {"vae": {"fid": 31.0, "code": "c"}, "gan": {"fid": 10.0, "code": "c"}, "pggan": {"fid": 35.0, "code": "c"}}
     groups, seeds, stale = run_groups({"runs": runs}, PARAMS, current, 0)
     assert [g["vae"]["fid"] for g in groups["default"]] == [31.0, 32.0, 34.0] and seeds["default"] == [0, 1.0, 2.0]
     assert "gan" not in groups["default"][1]  # its gan was evaluated with other code
     assert stale == ["s1 (default, seed 1.0): gan was evaluated with other code"]
-    assert [g["vae"]["fid"] for g in groups["gan.h=0,model.h=16"]] == [80.0, 84.0]
-    assert set(WIDTHS.values()) >= {"gan.h=0,model.h=16"}  # the registry's group names are these
+    assert [g["vae"]["fid"] for g in groups["gan.h=0,gan.steps=0,model.h=16"]] == [80.0, 84.0]
+    assert set(WIDTHS.values()) >= {"gan.h=0,gan.steps=0,model.h=16"}  # the registry's group names are these
     assert groups["pggan.mbstd=False"] == [{"pggan": {"fid": 40.0, "code": "c"}}]
     assert group_of({"model.h": 16.0, "pggan.mbstd": "False"}) == "model.h=16,pggan.mbstd=False"
     assert per_seed(groups["default"], ("fid", "code")) == {"vae": {"fid": [31.0, 32.0, 34.0]}, "gan": {"fid": [10.0]},

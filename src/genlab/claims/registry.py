@@ -57,9 +57,10 @@ def _swept(model: str, key: str, group: str) -> Metric:
     return Metric(f"eval:{model}", key, group)
 
 
-#: the width sweep of the course notes: the VAE and the GAN at model.h (the GAN's own h set to 0), run as
-#: dvc exp run -S model.h=16 -S gan.h=0 (and 64, 128; `make seeds` queues them)
-WIDTHS = {h: f"gan.h=0,model.h={h}" for h in (16, 64, 128)}
+#: the width sweep of the course notes: the VAE and the GAN at model.h (the GAN's own h set to 0) and at the VAE's
+#: steps (the GAN's own budget set to 0 = train.steps), run as dvc exp run -S model.h=16 -S gan.h=0 -S gan.steps=0
+#: (and 64, 128; `make seeds` queues them)
+WIDTHS = {h: f"gan.h=0,gan.steps=0,model.h={h}" for h in (16, 64, 128)}
 #: the Progressive GAN's techniques, each switched off alone (dvc exp run -S pggan.mbstd=false ...)
 TECHNIQUES = ("mbstd", "equalized_lr", "pixel_norm", "fade_in")
 
