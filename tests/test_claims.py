@@ -91,6 +91,19 @@ def test_the_claims_table_shows_a_failing_claim_as_failing():
     assert "❌ fails" in row and "a fid < b fid" in row and "| 3 |" in row
 
 
+def test_a_failing_claim_names_its_larger_budget_command_and_a_holding_one_does_not():
+    from dataclasses import replace
+
+    from genlab.report.sections import claims_section
+
+    claim = replace(_claim(), larger="dvc exp run -S train.steps=16000 evaluate@a")
+    failing = verdict(claim, _runs([5.0, 5.2, 4.9], [1.0, 1.1, 0.9]))
+    assert failing["larger_budget"] == claim.larger
+    assert f"- **x** (fails): `{claim.larger}`" in "\n".join(claims_section({"claims": [failing]}))
+    holding = verdict(claim, _runs([1.0, 1.1, 0.9], [5.0, 5.2, 4.9]))
+    assert claim.larger not in "\n".join(claims_section({"claims": [holding]}))
+
+
 def test_a_pipe_in_a_claim_stays_inside_its_cell():
     """-log p(x2 | x1) and JSD(p || q) are in the registry's statements: the rendered row keeps all six cells."""
     from genlab.report.html import render_html

@@ -47,6 +47,7 @@ class Claim:
     source: str
     parts: tuple[Part, ...]
     budget: Literal["equal", "toy", "study", "sweep"]  # equal: the runs compared share steps, images seen, width, latent size
+    larger: str = ""  # one command that measures the claim at a larger budget than the default run's
 
 
 def _eval(model: str, key: str) -> Metric:
@@ -116,7 +117,7 @@ CLAIMS: tuple[Claim, ...] = (
           "Goodfellow et al. 2014, Proposition 1",
           (Part(Metric("theory", "dstar_max_abs_err"), "below", 0.02),
            Part(Metric("theory", "dstar_equal_max_dev"), "below", 0.02)),
-          "toy"),
+          "toy", "dvc exp run -S theory.d_steps=8000 theory claims  # D trained 4x longer, the same 5 seeds"),
     Claim("jsd-identity",
           "at D*, V(D*, G) = -log 4 + 2 JSD(p_data || p_g), whose minimum -log 4 is reached only at p_g = p_data",
           "Goodfellow et al. 2014, Theorem 1",
@@ -156,7 +157,8 @@ CLAIMS: tuple[Claim, ...] = (
           "digits more often than the plain AE's",
           "the course notes",
           (Part(_eval(PEERS["ae"], "interp_confident"), "above", against=_eval("ae", "interp_confident")),),
-          "equal"),
+          "equal", "dvc exp run -S ae.steps=0 -S models.vae-4000.steps=0 evaluate@ae evaluate@vae-4000  # both at "
+                   "train.steps (8,000); compare interp_confident in metrics/eval/{ae,vae-4000}.json"),
     Claim("ae-reconstructs",
           "without the KL term the plain AE reconstructs at least as well as the VAE",
           "the course notes",

@@ -67,7 +67,8 @@ def verdict(claim: Claim, results: Results) -> dict:
     verdicts = [p["verdict"] for p in parts]
     overall = "fails" if "fails" in verdicts else "holds" if all(v == "holds" for v in verdicts) else "inconclusive"
     out = {"id": claim.id, "statement": claim.statement, "source": claim.source, "budget_rule": BUDGETS[claim.budget],
-           "n": min(p["n"] for p in parts), "verdict": overall, "parts": parts}
+           "n": min(p["n"] for p in parts), "verdict": overall, "parts": parts,
+           **({"larger_budget": claim.larger} if claim.larger else {})}
     if claim.budget in ("equal", "sweep"):
         metrics = {(m.source, m.group): m for p in claim.parts for m in (p.measured, p.against) if m is not None}
         budgets = {m.label().split(" ")[0] + ("" if m.group == "default" else f" [{m.group}]"): results.budgets(m)

@@ -41,6 +41,11 @@ def claims_section(claims: dict) -> list[str]:
     reasons = [f"- **{c['id']}**: {c['reason']}" for c in claims.get("claims", []) if c.get("reason")]
     if reasons:
         lines += ["", "Why these verdicts are inconclusive whatever the numbers:", "", *reasons]
+    larger = [f"- **{c['id']}** ({c['verdict']}): `{c['larger_budget']}`" for c in claims.get("claims", [])
+              if c.get("larger_budget") and c["verdict"] != "holds"]
+    if larger:
+        lines += ["", "Every verdict above is at the budget of its row (params.yaml's defaults). One command measures "
+                  "each of these at a larger budget:", "", *larger]
     seeds = claims.get("seeds", {})
     lines += ["", "Seeds per run group (`metrics/runs.json`, gathered by `genlab collect`; `make seeds` runs them): "
               + "; ".join(f"{g}: {', '.join(fmt(s) for s in v)}" for g, v in seeds.items()) + "."]
