@@ -16,7 +16,11 @@ in-memory device batches, as ``genlab train`` does.
    alternate in chunks of 50 steps, so drift in the machine's speed hits both alike), then draws
    ``eval.n_samples`` samples from N(0, I) through its decoder, scored by the domain extractor (FID vs the
    test split, the same scorer as ``genlab evaluate``).
-Writes metrics/bench_pythae.json and prints a table.
+3. Time to quality, for each of ``--seeds``: pythae trains ``--seconds`` seconds and its FID is the target; a fresh
+   genlab model of the same seed then trains until its FID, checked at the training times of ``CHECKS`` (scoring
+   not counted), reaches the target. Its time is the first check that reached it, so the speedup
+   ``--seconds`` / time is a lower bound at the checks' resolution; the median over the seeds is reported.
+Writes metrics/bench_pythae.json and prints two tables.
 """
 
 from __future__ import annotations
@@ -58,6 +62,8 @@ ROOT = Path(__file__).resolve().parents[1]
 PREPARED = ROOT / "data/prepared"
 CLASSIFIER = ROOT / "data/models/classifier/classifier.pt"
 MODELS = ("vae", "vaegan", "aae")
+#: genlab's training times (fractions of --seconds) at which time to quality checks its FID
+CHECKS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 1.0, 1.25, 1.5, 2.0)
 
 
 class Encoder(BaseEncoder):
@@ -169,6 +175,9 @@ class Genlab:
         self.run.model.eval()
         return self.run.model.sample
 
+    def resume(self) -> None:
+        self.run.model.train()
+
 
 class Pythae:
     """pythae's side: its trainer's own epoch loop over a dataset of exactly ``chunk`` batches."""
@@ -203,6 +212,75 @@ def timed(side, n: int, device) -> float:
     return images / (time.perf_counter() - t0)
 
 
+def train_for(side, seconds: float, clock: float = 0.0) -> float:
+    """Train ``side`` in chunks of 50 steps until its own clock (training only) passes ``seconds``."""
+    while clock < seconds:
+        t0 = time.perf_counter()
+        side.steps(50)
+        clock += time.perf_counter() - t0
+    return clock
+
+
+def fid_of(side, scoring, ev, seed: int, device) -> float:
+    with torch.no_grad():
+        return scoring(generate(side.sampler(), ev.n_samples, ev.batch_size, seed, device))["fid"]
+
+
+def time_to_quality(name: str, params, seed: int, images: torch.Tensor, scoring, ev, seconds: float, work: str) -> dict:
+    """pythae's FID after ``seconds`` of training, and the training time genlab needs to reach it (same seed)."""
+    params = replace(params, seed=seed)
+    run = setup_run(name, params, PREPARED)  # seeds the initial networks and the global RNG (pythae's shuffling)
+    peer = Pythae(name, run, images, 50, work)
+    train_for(peer, seconds)
+    target = fid_of(peer, scoring, ev, seed, run.device)
+    ours, clock, curve = Genlab(setup_run(name, params, PREPARED)), 0.0, []
+    for fraction in CHECKS:
+        clock = train_for(ours, fraction * seconds, clock)
+        curve.append((clock, fid_of(ours, scoring, ev, seed, ours.run.device)))
+        ours.resume()
+        if curve[-1][1] <= target:
+            break
+    reached = curve[-1][1] <= target
+    return {"seed": seed, "pythae_fid": target, "pythae_seconds": seconds, "genlab_curve": curve,
+            "genlab_seconds": curve[-1][0] if reached else None,
+            "speedup": seconds / curve[-1][0] if reached else None}
+
+
+def equal_time(name: str, params, train_images: torch.Tensor, scoring, ev, args, work: str) -> dict:
+    """Parts 1 and 2: throughput (A B A B on fresh copies of the same initial networks) and the FID of each after
+    the same training wall time."""
+    run = setup_run(name, params, PREPARED)
+    device = run.device
+    ours, peer = Genlab(setup_run(name, params, PREPARED)), Pythae(name, run, train_images, args.steps, work)
+    # warm-up, FLOP-counted: what each library computes per trained image explains much of the ratio
+    flops = {k: count_flops(lambda: side.steps(args.steps)) / (args.steps * run.train.batch_size)
+             for k, side in (("genlab", ours), ("pythae", peer))}
+    speeds = {"genlab": [], "pythae": []}
+    for _ in range(args.rounds):
+        speeds["genlab"].append(timed(ours, args.steps, device))
+        speeds["pythae"].append(timed(peer, args.steps, device))
+    row = {"model": name, "batch_size": run.train.batch_size, "device": str(device),
+           **{f"{k}_images_per_s": statistics.median(v) for k, v in speeds.items()},
+           "rounds": {k: v for k, v in speeds.items()}}
+    row["ratio"] = row["genlab_images_per_s"] / row["pythae_images_per_s"]
+    row.update({f"{k}_flops_per_image": v for k, v in flops.items()})
+    # the two train in alternating chunks of 50 steps, each on its own clock, so a drift in the machine's speed
+    # hits both alike
+    sides = {"genlab": Genlab(setup_run(name, params, PREPARED)),
+             "pythae": Pythae(name, setup_run(name, params, PREPARED), train_images, 50, work)}
+    clock, seen = dict.fromkeys(sides, 0.0), dict.fromkeys(sides, 0)
+    while min(clock.values()) < args.seconds:
+        for label, side in sides.items():
+            if clock[label] < args.seconds:
+                t0 = time.perf_counter()
+                seen[label] += side.steps(50)
+                clock[label] += time.perf_counter() - t0
+    for label, side in sides.items():
+        row[f"{label}_fid"] = fid_of(side, scoring, ev, params.seed, device)
+        row[f"{label}_train_seconds"], row[f"{label}_images_seen"] = clock[label], seen[label]
+    return row
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("models", nargs="*", default=list(MODELS))
@@ -211,58 +289,44 @@ def main() -> None:
     ap.add_argument("--seconds", type=float, default=60.0, help="training wall time of each quality run")
     ap.add_argument("--params", default=str(ROOT / "params.yaml"))
     ap.add_argument("--out", default=str(ROOT / "metrics/bench_pythae.json"))
+    ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2], help="seeds of the time-to-quality runs")
+    ap.add_argument("--ttq-only", action="store_true", help="only the time-to-quality runs (part 3)")
+    ap.add_argument("--ttq-out", default=str(ROOT / "metrics/bench_pythae_ttq.json"))
     args = ap.parse_args()
     params = load_params(Path(args.params), config_classes())
     train_images, _ = load_split(PREPARED, "train")
     test_images, _ = load_split(PREPARED, "test")
-    rows = []
+    rows, ttq = [], []
     with tempfile.TemporaryDirectory() as work:
         for name in args.models:
-            run = setup_run(name, params, PREPARED)
-            device = run.device
             ev = replace(params.eval, extractor="domain")
-            scoring = Scoring(test_images, CLASSIFIER, ev, device)
-            # 1. throughput, A B A B on fresh copies of the same initial networks
-            ours, peer = Genlab(setup_run(name, params, PREPARED)), Pythae(name, run, train_images, args.steps, work)
-            # warm-up, FLOP-counted: what each library computes per trained image explains much of the ratio
-            flops = {k: count_flops(lambda: side.steps(args.steps)) / (args.steps * run.train.batch_size)
-                     for k, side in (("genlab", ours), ("pythae", peer))}
-            speeds = {"genlab": [], "pythae": []}
-            for _ in range(args.rounds):
-                speeds["genlab"].append(timed(ours, args.steps, device))
-                speeds["pythae"].append(timed(peer, args.steps, device))
-            row = {"model": name, "batch_size": run.train.batch_size, "device": str(device),
-                   **{f"{k}_images_per_s": statistics.median(v) for k, v in speeds.items()},
-                   "rounds": {k: v for k, v in speeds.items()}}
-            row["ratio"] = row["genlab_images_per_s"] / row["pythae_images_per_s"]
-            row.update({f"{k}_flops_per_image": v for k, v in flops.items()})
-            # 2. domain FID after the same wall time from the same initial networks: the two train in alternating
-            # chunks of 50 steps, each on its own clock, so a drift in the machine's speed hits both alike
-            sides = {"genlab": Genlab(setup_run(name, params, PREPARED)),
-                     "pythae": Pythae(name, setup_run(name, params, PREPARED), train_images, 50, work)}
-            clock, seen = dict.fromkeys(sides, 0.0), dict.fromkeys(sides, 0)
-            while min(clock.values()) < args.seconds:
-                for label, side in sides.items():
-                    if clock[label] < args.seconds:
-                        t0 = time.perf_counter()
-                        seen[label] += side.steps(50)
-                        clock[label] += time.perf_counter() - t0
-            for label, side in sides.items():
-                with torch.no_grad():
-                    fake = generate(side.sampler(), ev.n_samples, ev.batch_size, params.seed, device)
-                row[f"{label}_fid"] = scoring(fake)["fid"]
-                row[f"{label}_train_seconds"], row[f"{label}_images_seen"] = clock[label], seen[label]
-            rows.append(row)
-            print(json.dumps({k: v for k, v in row.items() if k != "rounds"}), flush=True)
-    result = {"torch": torch.__version__, "steps": args.steps, "rounds": args.rounds, "seconds": args.seconds,
-              "n_samples": params.eval.n_samples, "models": rows}
-    write_json(Path(args.out), result)
-    print("\n| model | genlab img/s | pythae img/s | ratio | MFLOP/img genlab / pythae | FID genlab | FID pythae | "
-          "images seen genlab / pythae |")
-    print("|---|---|---|---|---|---|---|---|")
-    for r in rows:
-        print(f"| {r['model']} | {r['genlab_images_per_s']:.0f} | {r['pythae_images_per_s']:.0f} | {r['ratio']:.2f}x | "
-              f"{r['genlab_flops_per_image'] / 1e6:.1f} / {r['pythae_flops_per_image'] / 1e6:.1f} | {r['genlab_fid']:.2f} | {r['pythae_fid']:.2f} | {r['genlab_images_seen']} / {r['pythae_images_seen']} |")
+            scoring = Scoring(test_images, CLASSIFIER, ev, setup_run(name, params, PREPARED).device)
+            if not args.ttq_only:
+                rows.append(equal_time(name, params, train_images, scoring, ev, args, work))
+                print(json.dumps({k: v for k, v in rows[-1].items() if k != "rounds"}), flush=True)
+            runs = [time_to_quality(name, params, s, train_images, scoring, ev, args.seconds, work) for s in args.seeds]
+            speedups = [r["speedup"] or 0.0 for r in runs]  # not reached within the last check: below every other
+            ttq.append({"model": name, "median_speedup": statistics.median(speedups), "seeds": runs})
+            print(json.dumps(ttq[-1]), flush=True)
+    if rows:
+        write_json(Path(args.out), {"torch": torch.__version__, "steps": args.steps, "rounds": args.rounds,
+                                    "seconds": args.seconds, "n_samples": params.eval.n_samples, "models": rows})
+        print("\n| model | genlab img/s | pythae img/s | ratio | MFLOP/img genlab / pythae | FID genlab | FID pythae | "
+              "images seen genlab / pythae |")
+        print("|---|---|---|---|---|---|---|---|")
+        for r in rows:
+            print(f"| {r['model']} | {r['genlab_images_per_s']:.0f} | {r['pythae_images_per_s']:.0f} | {r['ratio']:.2f}x | "
+                  f"{r['genlab_flops_per_image'] / 1e6:.1f} / {r['pythae_flops_per_image'] / 1e6:.1f} | "
+                  f"{r['genlab_fid']:.2f} | {r['pythae_fid']:.2f} | {r['genlab_images_seen']} / {r['pythae_images_seen']} |")
+    write_json(Path(args.ttq_out), {"torch": torch.__version__, "seconds": args.seconds, "checks": CHECKS,
+                                    "n_samples": params.eval.n_samples, "models": ttq})
+    print(f"\n| model | pythae FID after {args.seconds:g} s (per seed) | genlab s to reach it | speedup (median) |")
+    print("|---|---|---|---|")
+    for t in ttq:
+        secs = ", ".join("not reached" if r["genlab_seconds"] is None else f"{r['genlab_seconds']:.1f}"
+                         for r in t["seeds"])
+        fids = ", ".join(f"{r['pythae_fid']:.1f}" for r in t["seeds"])
+        print(f"| {t['model']} | {fids} | {secs} | {t['median_speedup']:.2f}x |")
 
 
 if __name__ == "__main__":
