@@ -47,7 +47,10 @@ seeds: setup
 	  for t in $(TECHNIQUES); do dvc exp run --queue -S seed=$$s -S pggan.$$t=false evaluate@pggan; done; \
 	done; fi
 	dvc queue start -j 1
-	while dvc queue status | grep -qE 'Queued|Running'; do sleep 30; done
+	@# the worker can die with tasks left (seen: celery's file broker read a half-written message, JSONDecodeError):
+	@# start a new one when none is active
+	while sleep 30; dvc queue status | grep -qE 'Queued|Running'; do \
+	  dvc queue status | grep -q 'Worker status: 0 active' && dvc queue start -j 1 || true; done
 	dvc queue status
 	genlab collect
 	dvc repro
