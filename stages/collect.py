@@ -33,6 +33,24 @@ def _lists(row: dict) -> dict:
     return out
 
 
+def one_run_per_seed(collected: dict) -> dict:
+    """Experiments run for some stages each hold part of a seed's evaluations (seed 1 of the nine budget-matched
+    models, later seed 1 of the Progressive GAN): one run per params and seed, with the union of their models'
+    evaluations; a model evaluated twice keeps the first listed. Without this the claims' groups took the first
+    run of a seed and lost the other's models. Here and not in genlab.runs, for the reason given at _lists."""
+    merged: dict[str, dict] = {}
+    for run in collected["runs"]:
+        key = json.dumps(run["params"], sort_keys=True, default=str)
+        if key not in merged:
+            merged[key] = {**run, "eval": dict(run["eval"])}
+            continue
+        into = merged[key]
+        into["name"], into["rev"] = f"{into['name']}+{run['name']}", f"{into['rev']}+{run['rev']}"
+        for model, evaluation in run["eval"].items():
+            into["eval"].setdefault(model, evaluation)
+    return {**collected, "runs": list(merged.values())}
+
+
 def _read(rev: str, path: str) -> dict | None:
     shown = subprocess.run(["git", "show", f"{rev}:{path}"], capture_output=True, text=True)
     if shown.returncode:
@@ -56,7 +74,7 @@ def run(commits: int = typer.Option(1, min=1, help="also read experiments based 
 
     p = load_params(params, config_classes())  # a bad params file fails before DVC is asked
     raw = raw_params(params)
-    collected = collect([_lists(row) for row in exp_show(num=commits)], raw, list(p.models), _read)
+    collected = one_run_per_seed(collect([_lists(row) for row in exp_show(num=commits)], raw, list(p.models), _read))
     write_json(RUNS, collected)
     current = {m: e for m in p.models if (e := read_metrics(EVAL / f"{m}.json")) is not None}
     groups, seeds, stale = run_groups(collected, raw, current, p.seed)

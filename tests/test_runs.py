@@ -121,3 +121,20 @@ def test_collect_reads_list_params_back_as_lists():
     assert _lists(row)["params.yaml:cvae.mode"] == "[x"  # not a list literal: left as it is
     groups, seeds, _ = run_groups(run, params, {"vae": {"fid": 2.0, "code": "c"}}, 0)
     assert seeds == {"default": [0, 1.0]}
+
+
+def test_a_seed_run_in_two_experiments_for_different_stages_counts_both():
+    """Seed 1 of the AE in one experiment and seed 1 of the PGGAN in a later one: the default group has both."""
+    from stages.collect import one_run_per_seed
+
+    rows = [{**_row("main"), "typ": "baseline"}, _row("pg1", seed=1), _row("ae1", seed=1)]
+    evals = {"main": {"ae": {"fid": 250.0, "code": "c", "seed": 0}, "pggan": {"fid": 35.0, "code": "c", "seed": 0}},
+             "pg1": {"ae": {"fid": 250.0, "code": "c", "seed": 0}, "pggan": {"fid": 39.0, "code": "c", "seed": 1}},
+             "ae1": {"ae": {"fid": 259.0, "code": "c", "seed": 1}, "pggan": {"fid": 35.0, "code": "c", "seed": 0}}}
+    out = one_run_per_seed(collect(rows, PARAMS, ["ae", "pggan"], _files(evals)))
+    assert [(r["name"], r["seed"], sorted(r["eval"])) for r in out["runs"]] == [
+        ("exp-main", 0, ["ae", "pggan"]), ("exp-pg1+exp-ae1", 1.0, ["ae", "pggan"])]
+    current = {m: {k: v for k, v in e.items() if k != "seed"} for m, e in evals["main"].items()}
+    groups, seeds, _ = run_groups(out, PARAMS, current, 0)
+    assert seeds["default"] == [0, 1.0]
+    assert per_seed(groups["default"], ("fid",)) == {"ae": {"fid": [250.0, 259.0]}, "pggan": {"fid": [35.0, 39.0]}}
