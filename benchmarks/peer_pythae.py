@@ -227,28 +227,28 @@ class DomainFID:
     precision/recall (~20 s of a CPU per call, which a dozen checks per run cannot afford); the real data's
     statistics computed once."""
 
-    def __init__(self, scoring: Scoring):
-        self.scorer = scoring.scorers[0]
+    def __init__(self, scoring: Scoring, ev):
+        self.scorer, self.ev = scoring.scorers[0], ev
         self.real = fid_features_to_statistics(scoring.reference[0][self.scorer.layer])
 
-    def __call__(self, side, ev, seed: int, device) -> float:
+    def __call__(self, side, seed: int, device) -> float:
         with torch.no_grad():
-            fake = self.scorer.features(generate(side.sampler(), ev.n_samples, ev.batch_size, seed, device))
+            fake = self.scorer.features(generate(side.sampler(), self.ev.n_samples, self.ev.batch_size, seed, device))
         stats = fid_features_to_statistics(fake[self.scorer.layer])
         return fid_statistics_to_metric(stats, self.real, False)["frechet_inception_distance"]
 
 
-def time_to_quality(name: str, params, seed: int, images: torch.Tensor, fid_of: DomainFID, ev, seconds: float, work: str) -> dict:
+def time_to_quality(name: str, params, seed: int, images: torch.Tensor, fid_of: DomainFID, seconds: float, work: str) -> dict:
     """pythae's FID after ``seconds`` of training, and the training time genlab needs to reach it (same seed)."""
     params = replace(params, seed=seed)
     run = setup_run(name, params, PREPARED)  # seeds the initial networks and the global RNG (pythae's shuffling)
     peer = Pythae(name, run, images, 50, work)
     train_for(peer, seconds)
-    target = fid_of(peer, ev, seed, run.device)
+    target = fid_of(peer, seed, run.device)
     ours, clock, curve = Genlab(setup_run(name, params, PREPARED)), 0.0, []
     for fraction in CHECKS:
         clock = train_for(ours, fraction * seconds, clock)
-        curve.append((clock, fid_of(ours, ev, seed, ours.run.device)))
+        curve.append((clock, fid_of(ours, seed, ours.run.device)))
         ours.resume()
         if curve[-1][1] <= target:
             break
@@ -258,7 +258,7 @@ def time_to_quality(name: str, params, seed: int, images: torch.Tensor, fid_of: 
             "speedup": seconds / curve[-1][0] if reached else None}
 
 
-def equal_time(name: str, params, train_images: torch.Tensor, fid_of: DomainFID, ev, args, work: str) -> dict:
+def equal_time(name: str, params, train_images: torch.Tensor, fid_of: DomainFID, args, work: str) -> dict:
     """Parts 1 and 2: throughput (A B A B on fresh copies of the same initial networks) and the FID of each after
     the same training wall time."""
     run = setup_run(name, params, PREPARED)
@@ -288,7 +288,7 @@ def equal_time(name: str, params, train_images: torch.Tensor, fid_of: DomainFID,
                 seen[label] += side.steps(50)
                 clock[label] += time.perf_counter() - t0
     for label, side in sides.items():
-        row[f"{label}_fid"] = fid_of(side, ev, params.seed, device)
+        row[f"{label}_fid"] = fid_of(side, params.seed, device)
         row[f"{label}_train_seconds"], row[f"{label}_images_seen"] = clock[label], seen[label]
     return row
 
@@ -312,11 +312,11 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as work:
         for name in args.models:
             ev = replace(params.eval, extractor="domain")
-            fid_of = DomainFID(Scoring(test_images, CLASSIFIER, ev, setup_run(name, params, PREPARED).device))
+            fid_of = DomainFID(Scoring(test_images, CLASSIFIER, ev, setup_run(name, params, PREPARED).device), ev)
             if not args.ttq_only:
-                rows.append(equal_time(name, params, train_images, fid_of, ev, args, work))
+                rows.append(equal_time(name, params, train_images, fid_of, args, work))
                 print(json.dumps({k: v for k, v in rows[-1].items() if k != "rounds"}), flush=True)
-            runs = [time_to_quality(name, params, s, train_images, fid_of, ev, args.seconds, work) for s in args.seeds]
+            runs = [time_to_quality(name, params, s, train_images, fid_of, args.seconds, work) for s in args.seeds]
             speedups = [r["speedup"] or 0.0 for r in runs]  # not reached within the last check: below every other
             ttq.append({"model": name, "median_speedup": statistics.median(speedups), "seeds": runs})
             print(json.dumps(ttq[-1]), flush=True)
