@@ -1,4 +1,6 @@
-"""Smoke ``dvc repro`` with tiny params in a temporary clone: every stage runs, every metric is there."""
+"""``dvc repro`` with tiny params in a temporary clone. By default: one model's chain and two phases of the
+Progressive GAN through DVC (an experiment reruns only what its param reaches), and the claims and report stages
+over main's committed results. Marked slow: the whole graph, every stage and every metric (~8 min)."""
 
 from __future__ import annotations
 
@@ -21,7 +23,68 @@ VAE_KEYS = {"fid", "is", "kid", "precision", "recall", "classes_covered", "class
             "n_samples", "steps", "train_seconds", "parameters"}
 
 
+def test_a_sub_graph_reproduces_and_an_experiment_reruns_only_the_phase_its_param_reaches(clone):
+    """prepare, classifier, the vae's chain and pggan's 4- and 8-pixel phases: their metrics and grids are written;
+    a param of the 8-pixel phase changes only its training stage (the phase below stays cached); `dvc exp run` of it
+    reruns that phase and its evaluation, shows up in `dvc exp show`, and `dvc metrics diff` names only its file."""
+    dest, env = clone
+    targets = ["evaluate@vae", "evaluate@pggan-8"]
+    out = sh([sys.executable, "-m", "dvc", "repro", *targets], dest, env)
+    assert set(re.findall(r"Running stage '([^']+)'", out)) == {
+        "prepare", "classifier", "train@vae", "evaluate@vae", "train@pggan-4", "train@pggan-8", "evaluate@pggan-8"}
+    ev = dest / "metrics" / "eval"
+    vae = json.loads((ev / "vae.json").read_text())
+    assert VAE_KEYS <= set(vae), VAE_KEYS - set(vae)
+    assert vae["n_samples"] == 200 and vae["steps"] == 20 and 0 < vae["nll_iw"] < -vae["elbo"] * 1.05
+    phase = json.loads((ev / "pggan-8.json").read_text())
+    assert phase["grows"] == {**phase["grows"], "resolution": 8, "final": False}
+    assert {p["resolution"] for p in phase["phases"]} == {8} and phase["phases"][0]["start"] > 0
+    for name in ("vae/samples.png", "vae/recon.png", "pggan-8/samples.png"):
+        assert (dest / "metrics" / "grids" / name).stat().st_size > 0, name
+    params = yaml.safe_load((dest / "params.yaml").read_text())
+    params["models"]["pggan-8"]["kimg_stable"] = 1.5
+    (dest / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    status = json.loads(sh([sys.executable, "-m", "dvc", "status", "--json", "--with-deps", *targets], dest, env))
+    assert set(status) == {"train@pggan-8"}, sorted(status)
+    del params["models"]["pggan-8"]["kimg_stable"]
+    (dest / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    sh(["git", "add", "-A"], dest, env)
+    sh(["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "baseline run"], dest, env)
+    out = sh([sys.executable, "-m", "dvc", "exp", "run", "-S", "++models.pggan-8.kimg_stable=1.5", *targets], dest, env)
+    ran = set(re.findall(r"Running stage '([^']+)'", out))
+    assert ran == {"train@pggan-8", "evaluate@pggan-8"}, ran
+    shown = json.loads(sh([sys.executable, "-m", "dvc", "exp", "show", "--json"], dest, env))
+    fid = {r["params"]["params.yaml"]["data"]["models"]["pggan-8"].get("kimg_stable"):
+           r["metrics"]["metrics/eval/pggan-8.json"]["data"]["fid"]
+           for r in exp_rows(shown) if "metrics/eval/pggan-8.json" in r.get("metrics", {})}
+    assert {None, 1.5} <= set(fid) and fid[1.5] != fid[None], fid
+    diff = json.loads(sh([sys.executable, "-m", "dvc", "metrics", "diff", "--json", "HEAD"], dest, env))
+    assert "metrics/eval/pggan-8.json" in diff and "metrics/eval/vae.json" not in diff, sorted(diff)
+
+
+def test_the_claims_and_the_report_on_main_are_what_the_code_makes_of_the_committed_results(tmp_path):
+    """`python -m stages claims` and `report` in a copy of the tracked files, main's results included, write
+    claims.json, report.md and summary.json byte for byte as committed: main shows the current results."""
+    files = subprocess.run(["git", "ls-files", "-z"], cwd=ROOT, capture_output=True, text=True, check=True)
+    for rel in filter(None, files.stdout.split("\0")):
+        if (ROOT / rel).is_file():
+            (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+            (tmp_path / rel).write_bytes((ROOT / rel).read_bytes())
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(tmp_path), os.environ.get("PYTHONPATH")]))}
+    committed = {f: (tmp_path / "metrics" / f).read_bytes() for f in ("claims.json", "report.md", "summary.json")}
+    for f in committed:
+        (tmp_path / "metrics" / f).unlink()
+    for stage in ("claims", "report"):
+        sh([sys.executable, "-m", "stages", stage], tmp_path, env)
+    for f, before in committed.items():
+        assert (tmp_path / "metrics" / f).read_bytes() == before, f"metrics/{f} differs from the committed one"
+    report = committed["report.md"].decode()
+    assert report.index("## Claims") < report.index("## Models") and "| vaegan |" in report
+
+
+@pytest.mark.slow
 def test_smoke_dvc_repro(clone):
+    """The whole graph: every stage runs, every metric and grid is there."""
     dest, env = clone
     sh([sys.executable, "-m", "dvc", "repro"], dest, env)
     ev = dest / "metrics" / "eval"
