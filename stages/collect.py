@@ -33,11 +33,14 @@ def _lists(row: dict) -> dict:
     return out
 
 
-def one_run_per_seed(collected: dict) -> dict:
+def one_run_per_seed(collected: dict, code: dict[str, str | None] | None = None) -> dict:
     """Experiments run for some stages each hold part of a seed's evaluations (seed 1 of the nine budget-matched
     models, later seed 1 of the Progressive GAN): one run per params and seed, with the union of their models'
-    evaluations; a model evaluated twice keeps the first listed. Without this the claims' groups took the first
-    run of a seed and lost the other's models. Here and not in genlab.runs, for the reason given at _lists."""
+    evaluations; a model evaluated twice keeps the first listed, unless only a later one was made with the current
+    code (``code``: model -> the digest of this run's evaluation), so a stale evaluation never shadows a fresh one.
+    Without this the claims' groups took the first run of a seed and lost the other's models. Here and not in
+    genlab.runs, for the reason given at _lists."""
+    code = code or {}
     merged: dict[str, dict] = {}
     for run in collected["runs"]:
         key = json.dumps(run["params"], sort_keys=True, default=str)
@@ -47,7 +50,10 @@ def one_run_per_seed(collected: dict) -> dict:
         into = merged[key]
         into["name"], into["rev"] = f"{into['name']}+{run['name']}", f"{into['rev']}+{run['rev']}"
         for model, evaluation in run["eval"].items():
-            into["eval"].setdefault(model, evaluation)
+            kept = into["eval"].get(model)
+            fresh = code.get(model)
+            if kept is None or (fresh is not None and kept.get("code") != fresh and evaluation.get("code") == fresh):
+                into["eval"][model] = evaluation
     return {**collected, "runs": list(merged.values())}
 
 
@@ -74,9 +80,10 @@ def run(commits: int = typer.Option(1, min=1, help="also read experiments based 
 
     p = load_params(params, config_classes())  # a bad params file fails before DVC is asked
     raw = raw_params(params)
-    collected = one_run_per_seed(collect([_lists(row) for row in exp_show(num=commits)], raw, list(p.models), _read))
-    write_json(RUNS, collected)
     current = {m: e for m in p.models if (e := read_metrics(EVAL / f"{m}.json")) is not None}
+    collected = one_run_per_seed(collect([_lists(row) for row in exp_show(num=commits)], raw, list(p.models), _read),
+                                 {m: e.get("code") for m, e in current.items()})
+    write_json(RUNS, collected)
     groups, seeds, stale = run_groups(collected, raw, current, p.seed)
     log.info("%s: %d runs; groups (seeds) %s%s", RUNS, len(collected["runs"]),
              {g: s for g, s in seeds.items()}, f"; {len(stale)} stale evaluations" if stale else "")

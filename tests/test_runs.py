@@ -138,3 +138,21 @@ def test_a_seed_run_in_two_experiments_for_different_stages_counts_both():
     groups, seeds, _ = run_groups(out, PARAMS, current, 0)
     assert seeds["default"] == [0, 1.0]
     assert per_seed(groups["default"], ("fid",)) == {"ae": {"fid": [250.0, 259.0]}, "pggan": {"fid": [35.0, 39.0]}}
+
+
+def test_a_stale_evaluation_listed_first_does_not_shadow_a_fresh_one_of_the_same_seed():
+    """Seed 1 of the AE evaluated by an experiment of old code and, later, by one of this code: the merged run keeps
+    the fresh evaluation, and the claims' group counts seed 1."""
+    from stages.collect import one_run_per_seed
+
+    rows = [{**_row("main"), "typ": "baseline"}, _row("old1", seed=1), _row("new1", seed=1)]
+    evals = {"main": {"ae": {"fid": 250.0, "code": "c", "seed": 0}},
+             "old1": {"ae": {"fid": 300.0, "code": "old", "seed": 1}},
+             "new1": {"ae": {"fid": 259.0, "code": "c", "seed": 1}}}
+    collected = collect(rows, PARAMS, ["ae"], _files(evals))
+    assert one_run_per_seed(collected)["runs"][1]["eval"]["ae"]["fid"] == 300.0  # without the digest: first listed
+    out = one_run_per_seed(collected, {"ae": "c"})
+    assert [(r["name"], r["eval"]["ae"]["fid"]) for r in out["runs"]] == [("exp-main", 250.0), ("exp-old1+exp-new1", 259.0)]
+    groups, seeds, stale = run_groups(out, PARAMS, {"ae": {"fid": 250.0, "code": "c"}}, 0)
+    assert seeds["default"] == [0, 1.0] and not stale
+    assert per_seed(groups["default"], ("fid",)) == {"ae": {"fid": [250.0, 259.0]}}
