@@ -36,8 +36,8 @@ def _lists(row: dict) -> dict:
 def one_run_per_seed(collected: dict, code: dict[str, str | None] | None = None) -> dict:
     """Experiments run for some stages each hold part of a seed's evaluations (seed 1 of the nine budget-matched
     models, later seed 1 of the Progressive GAN): one run per params and seed, with the union of their models'
-    evaluations; a model evaluated twice keeps the first listed, unless only a later one was made with the current
-    code (``code``: model -> the digest of this run's evaluation), so a stale evaluation never shadows a fresh one.
+    evaluations; a model evaluated twice keeps the first listed, unless that one is stale: then the first later one
+    made with the current code (``code``: model -> the digest of this run's evaluation) replaces it.
     Without this the claims' groups took the first run of a seed and lost the other's models. Here and not in
     genlab.runs, for the reason given at _lists."""
     code = code or {}
