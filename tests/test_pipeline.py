@@ -53,17 +53,23 @@ def test_a_sub_graph_reproduces_and_an_experiment_reruns_only_the_phase_its_para
     (dest / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     sh(["git", "add", "-A"], dest, env)
     sh(["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "baseline run"], dest, env)
-    out = sh([sys.executable, "-m", "dvc", "exp", "run", "-S", "++models.pggan-8.kimg_stable=1.5", *targets], dest, env)
-    ran = set(re.findall(r"Running stage '([^']+)'", out))
-    assert ran == {"train@pggan-8", "evaluate@pggan-8"}, ran
-    shown = json.loads(sh([sys.executable, "-m", "dvc", "exp", "show", "--json"], dest, env))
-    fid = {r["params"]["params.yaml"]["data"]["models"]["pggan-8"].get("kimg_stable"):
-           r["metrics"]["metrics/eval/pggan-8.json"]["data"]["fid"]
-           for r in exp_rows(shown) if "metrics/eval/pggan-8.json" in r.get("metrics", {})}
-    assert {None, 1.5} <= set(fid) and fid[1.5] != fid[None], fid
-    diff = json.loads(sh([sys.executable, "-m", "dvc", "metrics", "diff", "--json", "HEAD"], dest, env))
+    diff = _sweep_kimg_stable(dest, env, "pggan-8", targets, {"train@pggan-8", "evaluate@pggan-8"})
     assert "metrics/eval/pggan-8.json" in diff, sorted(diff)
     assert set(diff) <= {"metrics/eval/pggan-8.json", "metrics/train/pggan-8/metrics.json"}, sorted(diff)
+
+
+def _sweep_kimg_stable(dest: Path, env: dict, phase: str, targets: list[str], reruns: set[str]) -> dict:
+    """`dvc exp run -S ++models.<phase>.kimg_stable=1.5 [targets]`: exactly the stages ``reruns`` run, `dvc exp
+    show` has the phase's FID at both values (and they differ); returns `dvc metrics diff --json HEAD`."""
+    out = sh([sys.executable, "-m", "dvc", "exp", "run", "-S", f"++models.{phase}.kimg_stable=1.5", *targets], dest, env)
+    ran = set(re.findall(r"Running stage '([^']+)'", out))
+    assert ran == reruns, ran
+    shown = json.loads(sh([sys.executable, "-m", "dvc", "exp", "show", "--json"], dest, env))
+    scores = f"metrics/eval/{phase}.json"
+    fid = {r["params"]["params.yaml"]["data"]["models"][phase].get("kimg_stable"): r["metrics"][scores]["data"]["fid"]
+           for r in exp_rows(shown) if scores in r.get("metrics", {})}
+    assert {None, 1.5} <= set(fid) and fid[1.5] != fid[None], fid
+    return json.loads(sh([sys.executable, "-m", "dvc", "metrics", "diff", "--json", "HEAD"], dest, env))
 
 
 def test_the_claims_and_the_report_are_what_the_code_makes_of_the_results_in_the_checkout(tmp_path):
@@ -184,15 +190,7 @@ def test_smoke_dvc_repro(clone):
     sh(["git", "add", "-A"], dest, env)
     sh(["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "baseline run"], dest, env)
     # sweeping the last phase reruns it and what reads it, and nothing else
-    out = sh([sys.executable, "-m", "dvc", "exp", "run", "-S", "++models.pggan.kimg_stable=1.5"], dest, env)
-    ran = set(re.findall(r"Running stage '([^']+)'", out))
-    assert ran == {"train@pggan", "evaluate@pggan", "claims", "report"}, ran
-    shown = json.loads(sh([sys.executable, "-m", "dvc", "exp", "show", "--json"], dest, env))
-    fid = {r["params"]["params.yaml"]["data"]["models"]["pggan"].get("kimg_stable"):
-           r["metrics"]["metrics/eval/pggan.json"]["data"]["fid"]
-           for r in exp_rows(shown) if "metrics/eval/pggan.json" in r.get("metrics", {})}
-    assert {None, 1.5} <= set(fid) and fid[1.5] != fid[None], fid
-    diff = json.loads(sh([sys.executable, "-m", "dvc", "metrics", "diff", "--json", "HEAD"], dest, env))
+    diff = _sweep_kimg_stable(dest, env, "pggan", [], {"train@pggan", "evaluate@pggan", "claims", "report"})
     assert "metrics/eval/pggan.json" in diff and "metrics/eval/pggan-16.json" not in diff
 
 
