@@ -21,14 +21,17 @@ in-memory device batches, as ``genlab train`` does.
    FID, checked at the training times of ``CHECKS`` (scoring not counted), reaches the target. Its time is the
    first check that reached it, so the speedup (pythae's seconds / genlab's) is a lower bound at the checks'
    resolution; the median over the seeds is reported.
-Writes metrics/bench_pythae.json and prints two tables.
+Writes metrics/bench_pythae.json (parts 1, 2) and ``--ttq-out`` (part 3) and prints their tables. ``--genlab-params``
+gives genlab's side other params than pythae's, for an ablation of genlab alone.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -255,15 +258,16 @@ def fid_curve(side, fid_of: DomainFID, seed: int, device, times, target: float |
     return curve
 
 
-def time_to_quality(name: str, params, seed: int, images: torch.Tensor, fid_of: DomainFID, seconds: float, work: str) -> dict:
+def time_to_quality(name: str, params, ours_params, seed: int, images: torch.Tensor, fid_of: DomainFID, seconds: float,
+                    work: str) -> dict:
     """pythae's FID after ``seconds`` of training (and on the way, at the checks before it), and the training time
-    genlab needs to reach it (same seed)."""
-    params = replace(params, seed=seed)
-    run = setup_run(name, params, PREPARED)  # seeds the initial networks and the global RNG (pythae's shuffling)
+    genlab (at ``ours_params``) needs to reach it (same seed)."""
+    run = setup_run(name, replace(params, seed=seed), PREPARED)  # the initial networks and pythae's shuffling
     times = [f * seconds for f in CHECKS]
-    peer_curve = fid_curve(Pythae(name, run, images, 50, work), fid_of, seed, run.device, [t for t in times if t <= seconds])
+    peer_curve = fid_curve(Pythae(name, run, images, 50, work), fid_of, seed, run.device,
+                           [t for t in times if t < seconds] + [seconds])
     target = peer_curve[-1][1]
-    ours = Genlab(setup_run(name, params, PREPARED))
+    ours = Genlab(setup_run(name, replace(ours_params, seed=seed), PREPARED))
     curve = fid_curve(ours, fid_of, seed, ours.run.device, times, target)
     reached = curve[-1][1] <= target
     return {"seed": seed, "pythae_fid": target, "pythae_seconds": peer_curve[-1][0], "pythae_curve": peer_curve,
@@ -306,6 +310,14 @@ def equal_time(name: str, params, train_images: torch.Tensor, fid_of: DomainFID,
     return row
 
 
+def provenance(args) -> dict:
+    """What the numbers depend on besides the code: the commit, the params files and the scorer's weights (a
+    classifier retrained on another CPU scores differently)."""
+    commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
+    return {"commit": commit, "params": args.params, "genlab_params": args.genlab_params or args.params,
+            "classifier_md5": hashlib.md5(CLASSIFIER.read_bytes()).hexdigest()}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("models", nargs="*", default=list(MODELS))
@@ -313,12 +325,14 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=2, help="genlab/pythae pairs of throughput measurements")
     ap.add_argument("--seconds", type=float, default=60.0, help="training wall time of each quality run")
     ap.add_argument("--params", default=str(ROOT / "params.yaml"))
+    ap.add_argument("--genlab-params", help="params of genlab's side of the time-to-quality runs (default: --params)")
     ap.add_argument("--out", default=str(ROOT / "metrics/bench_pythae.json"))
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2], help="seeds of the time-to-quality runs")
     ap.add_argument("--ttq-only", action="store_true", help="only the time-to-quality runs (part 3)")
     ap.add_argument("--ttq-out", default=str(ROOT / "metrics/bench_pythae_ttq.json"))
     args = ap.parse_args()
     params = load_params(Path(args.params), config_classes())
+    ours_params = load_params(Path(args.genlab_params), config_classes()) if args.genlab_params else params
     train_images, _ = load_split(PREPARED, "train")
     test_images, _ = load_split(PREPARED, "test")
     rows, ttq = [], []
@@ -329,7 +343,8 @@ def main() -> None:
             if not args.ttq_only:
                 rows.append(equal_time(name, params, train_images, fid_of, args, work))
                 print(json.dumps({k: v for k, v in rows[-1].items() if k != "rounds"}), flush=True)
-            runs = [time_to_quality(name, params, s, train_images, fid_of, args.seconds, work) for s in args.seeds]
+            runs = [time_to_quality(name, params, ours_params, s, train_images, fid_of, args.seconds, work)
+                    for s in args.seeds]
             speedups = [r["speedup"] or 0.0 for r in runs]  # not reached within the last check: below every other
             ttq.append({"model": name, "median_speedup": statistics.median(speedups), "seeds": runs})
             print(json.dumps(ttq[-1]), flush=True)
@@ -343,7 +358,7 @@ def main() -> None:
             print(f"| {r['model']} | {r['genlab_images_per_s']:.0f} | {r['pythae_images_per_s']:.0f} | {r['ratio']:.2f}x | "
                   f"{r['genlab_flops_per_image'] / 1e6:.1f} / {r['pythae_flops_per_image'] / 1e6:.1f} | "
                   f"{r['genlab_fid']:.2f} | {r['pythae_fid']:.2f} | {r['genlab_images_seen']} / {r['pythae_images_seen']} |")
-    write_json(Path(args.ttq_out), {"torch": torch.__version__, "seconds": args.seconds, "checks": CHECKS,
+    write_json(Path(args.ttq_out), {"torch": torch.__version__, **provenance(args), "seconds": args.seconds, "checks": CHECKS,
                                     "n_samples": params.eval.n_samples, "models": ttq})
     print(f"\n| model | pythae FID after {args.seconds:g} s (per seed) | genlab s to reach it | speedup (median) |")
     print("|---|---|---|---|")
