@@ -7,7 +7,8 @@ Architecture match: pythae's encoder/decoder/discriminator wrappers hold *genlab
 ``ImageToVector`` / ``VectorToImage`` / ``Discriminator`` / latent-D MLP, at the widths of params.yaml), so the
 layers are identical by construction; only each library's objective, training loop and data path differ.
 Optimizers: Adam with the lrs and betas of params.yaml for the matching networks. pythae runs its own trainer
-loop (``trainer.train_step``: DataLoader, per-step ``loss.item()``); genlab runs its models' ``train_step`` on
+loop (``trainer.train_step``: DataLoader, per-step ``loss.item()``), each of its epochs ``chunk`` batches that walk
+on through the whole training set (before 2026-12-02 they repeated its first ``chunk`` batches); genlab runs its models' ``train_step`` on
 in-memory device batches, as ``genlab train`` does.
 
 1. Throughput: ``--steps`` timed steps after as many warm-up steps, alternating genlab, pythae, genlab, pythae
@@ -162,11 +163,13 @@ def pythae_trainer(name: str, ours, c, images: torch.Tensor, workdir: str):
 
 class Genlab:
     """genlab's side: the step ``genlab train`` runs (its train_step on in-memory device batches, under
-    train.precision). ``warmup`` > 0 is an ablation that genlab itself does not do: the lr of the AAE's ``g``
-    phase (the encoder as generator) ramps linearly from 0 to ``aae.lr_reg`` over that many steps."""
+    train.precision). ``warmup`` > 0 is an ablation that genlab itself does not do: the lr of the AAE's phases
+    ``ramped`` (default ``g``, the encoder as generator; ``d`` the latent discriminator) ramps linearly from 0 to
+    ``aae.lr_reg`` over that many steps."""
 
-    def __init__(self, run, warmup: int = 0):
-        self.run, self.step, self.warmup = run, 0, warmup
+    def __init__(self, run, warmup: int = 0, ramped: tuple[str, ...] = ("g",)):
+        self.run, self.step, self.warmup, self.ramped = run, 0, warmup, ramped
+        self.logged: dict[str, torch.Tensor] = {}  # the values the last step logged (its losses)
         self.precision = autocast(run.train, run.device)
         run.model.train()
 
@@ -174,9 +177,11 @@ class Genlab:
         images = 0
         for _ in range(n):
             if self.step < self.warmup:  # after the schedulers' step, which reset it to the base lr
-                for group in self.run.optimization.optimizers["g"].param_groups:
+                for group in (g for phase in self.ramped for g in self.run.optimization.optimizers[phase].param_groups):
                     group["lr"] = group["initial_lr"] * (self.step + 1) / self.warmup
-            images += run_step(self.run.model, self.run.optimization, self.run.batches, self.step, self.precision)[0]
+            done, self.logged = run_step(self.run.model, self.run.optimization, self.run.batches, self.step,
+                                         self.precision)
+            images += done
             self.step += 1
         return images
 
@@ -188,13 +193,41 @@ class Genlab:
         self.run.model.train()
 
 
-class Pythae:
-    """pythae's side: its trainer's own epoch loop over a dataset of exactly ``chunk`` batches."""
+class Chunks(torch.utils.data.Sampler):
+    """``n`` indices per epoch, walking on through one shuffle of ``size`` images (a new shuffle when one is used
+    up), so that pythae's epochs of ``chunk`` batches see the whole training set, as genlab's loop does."""
 
-    def __init__(self, name: str, run, images: torch.Tensor, chunk: int, workdir: str):
-        n = chunk * run.train.batch_size
-        self.model, self.trainer = pythae_trainer(name, run.model, run.train, images[:n], workdir)
+    def __init__(self, size: int, n: int, seed: int):
+        self.size, self.n, self.generator = size, n, torch.Generator().manual_seed(seed)
+        self.order, self.pos = torch.randperm(size, generator=self.generator), 0
+
+    def __len__(self) -> int:
+        return self.n
+
+    def __iter__(self):
+        out: list[int] = []
+        while len(out) < self.n:
+            if self.pos == self.size:
+                self.order, self.pos = torch.randperm(self.size, generator=self.generator), 0
+            take = self.order[self.pos:self.pos + self.n - len(out)]
+            self.pos += len(take)
+            out += take.tolist()
+        return iter(out)
+
+
+class Pythae:
+    """pythae's side: its trainer's own epoch loop, each epoch ``chunk`` batches of the whole training set
+    (:class:`Chunks`)."""
+
+    def __init__(self, name: str, run, images: torch.Tensor, chunk: int, workdir: str, seed: int = 0):
+        from pythae.data.datasets import collate_dataset_output
+        from torch.utils.data import DataLoader
+
+        self.model, self.trainer = pythae_trainer(name, run.model, run.train, images, workdir)
         self.trainer.prepare_training()
+        self.trainer.train_loader = DataLoader(self.trainer.train_loader.dataset, batch_size=run.train.batch_size,
+                                               sampler=Chunks(len(images), chunk * run.train.batch_size, seed),
+                                               collate_fn=collate_dataset_output)
         self.epoch, self.chunk, self.batch = 0, chunk, run.train.batch_size
 
     def steps(self, n: int) -> int:
@@ -263,15 +296,15 @@ def fid_curve(side, fid_of: DomainFID, seed: int, device, times, target: float |
 
 
 def time_to_quality(name: str, params, ours_params, seed: int, images: torch.Tensor, fid_of: DomainFID, seconds: float,
-                    work: str, warmup: int = 0) -> dict:
+                    work: str, warmup: int = 0, ramped: tuple[str, ...] = ("g",)) -> dict:
     """pythae's FID after ``seconds`` of training (and on the way, at the checks before it), and the training time
     genlab (at ``ours_params``) needs to reach it (same seed)."""
     run = setup_run(name, replace(params, seed=seed), PREPARED)  # the initial networks and pythae's shuffling
     times = [f * seconds for f in CHECKS]
-    peer_curve = fid_curve(Pythae(name, run, images, 50, work), fid_of, seed, run.device,
+    peer_curve = fid_curve(Pythae(name, run, images, 50, work, seed), fid_of, seed, run.device,
                            [t for t in times if t < seconds] + [seconds])
     target = peer_curve[-1][1]
-    ours = Genlab(setup_run(name, replace(ours_params, seed=seed), PREPARED), warmup)
+    ours = Genlab(setup_run(name, replace(ours_params, seed=seed), PREPARED), warmup, ramped)
     curve = fid_curve(ours, fid_of, seed, ours.run.device, times, target)
     reached = curve[-1][1] <= target
     return {"seed": seed, "pythae_fid": target, "pythae_seconds": peer_curve[-1][0], "pythae_curve": peer_curve,
@@ -284,7 +317,8 @@ def equal_time(name: str, params, train_images: torch.Tensor, fid_of: DomainFID,
     the same training wall time."""
     run = setup_run(name, params, PREPARED)
     device = run.device
-    ours, peer = Genlab(setup_run(name, params, PREPARED)), Pythae(name, run, train_images, args.steps, work)
+    ours, peer = Genlab(setup_run(name, params, PREPARED)), Pythae(name, run, train_images, args.steps, work,
+                                                                    params.seed)
     # warm-up, FLOP-counted: what each library computes per trained image explains much of the ratio
     flops = {k: count_flops(lambda: side.steps(args.steps)) / (args.steps * run.train.batch_size)
              for k, side in (("genlab", ours), ("pythae", peer))}
@@ -300,7 +334,7 @@ def equal_time(name: str, params, train_images: torch.Tensor, fid_of: DomainFID,
     # the two train in alternating chunks of 50 steps, each on its own clock, so a drift in the machine's speed
     # hits both alike
     sides = {"genlab": Genlab(setup_run(name, params, PREPARED)),
-             "pythae": Pythae(name, setup_run(name, params, PREPARED), train_images, 50, work)}
+             "pythae": Pythae(name, setup_run(name, params, PREPARED), train_images, 50, work, params.seed)}
     clock, seen = dict.fromkeys(sides, 0.0), dict.fromkeys(sides, 0)
     while min(clock.values()) < args.seconds:
         for label, side in sides.items():
@@ -319,7 +353,7 @@ def provenance(args) -> dict:
     classifier retrained on another CPU scores differently)."""
     commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
     return {"commit": commit, "params": args.params, "genlab_params": args.genlab_params or args.params,
-            "reg_warmup": args.reg_warmup,
+            "reg_warmup": args.reg_warmup, "reg_warmup_phases": args.reg_warmup_phases,
             "classifier_md5": hashlib.md5(CLASSIFIER.read_bytes()).hexdigest()}
 
 
@@ -333,6 +367,8 @@ def main() -> None:
     ap.add_argument("--genlab-params", help="params of genlab's side of the time-to-quality runs (default: --params)")
     ap.add_argument("--reg-warmup", type=int, default=0,
                     help="ablation: ramp the lr of genlab's AAE encoder-as-generator phase up over this many steps")
+    ap.add_argument("--reg-warmup-phases", nargs="+", choices=("g", "d"), default=["g"],
+                    help="the AAE phases whose lr --reg-warmup ramps: g (the encoder as generator), d (D)")
     ap.add_argument("--out", default=str(ROOT / "metrics/bench_pythae.json"))
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2], help="seeds of the time-to-quality runs")
     ap.add_argument("--ttq-only", action="store_true", help="only the time-to-quality runs (part 3)")
@@ -351,7 +387,8 @@ def main() -> None:
                 rows.append(equal_time(name, params, train_images, fid_of, args, work))
                 print(json.dumps({k: v for k, v in rows[-1].items() if k != "rounds"}), flush=True)
             runs = [time_to_quality(name, params, ours_params, s, train_images, fid_of, args.seconds, work,
-                                    args.reg_warmup if name == "aae" else 0) for s in args.seeds]
+                                    args.reg_warmup if name == "aae" else 0, tuple(args.reg_warmup_phases))
+                    for s in args.seeds]
             speedups = [r["speedup"] or 0.0 for r in runs]  # not reached within the last check: below every other
             ttq.append({"model": name, "median_speedup": statistics.median(speedups), "seeds": runs})
             print(json.dumps(ttq[-1]), flush=True)
