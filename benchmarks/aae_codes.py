@@ -3,12 +3,13 @@
     python benchmarks/aae_codes.py --steps 2000 --every 100 --reg-warmup 0 500 --seeds 0 1
 
 For each ``--reg-warmup`` (0 = genlab's default; N = peer_pythae.py's ablation: the lr of the phases
-``--reg-warmup-phases``, default the encoder as generator, ramps from 0 over N steps) and seed, trains genlab's AAE at params.yaml and, every ``--every`` steps, encodes 1,000 fixed
-test images and records how far the aggregate posterior q(z) is from the N(0, I) prior: the mean code's norm, the
-mean per-dimension variance, E||z||² / d (1 under the prior) and the latent D's accuracy on those codes against as
-many prior draws (0.5 = D cannot tell them apart); the domain FID of 10k decoded prior samples every
-``--fid-every`` steps; the mean ``loss_d`` / ``loss_g`` over the steps since the last record. Prints one JSON line per
-record and writes ``--out``.
+``--reg-warmup-phases``, default the encoder as generator, ramps from 0 over N steps) and seed, trains genlab's
+AAE at params.yaml and, every ``--every`` steps, encodes 1,000 fixed test images and records how far the
+aggregate posterior q(z) is from the N(0, I) prior: the mean code's norm, the mean per-dimension variance,
+E||z||² / d (1 under the prior) and the latent D's accuracy on those codes against as many prior draws (0.5 = D
+cannot tell them apart); the domain FID of 10k decoded prior samples every ``--fid-every`` steps; the mean
+``loss_d`` / ``loss_g`` over the steps since the last record. Prints one JSON line per record and writes
+``--out``.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from peer_pythae import CLASSIFIER, PREPARED, ROOT, DomainFID, Genlab  # noqa: E
 from genlab.config import load_params  # noqa: E402
 from genlab.data.prepare import load_split  # noqa: E402
 from genlab.data.tensors import to_unit  # noqa: E402
+from genlab.device import select_device  # noqa: E402
 from genlab.io import write_json  # noqa: E402
 from genlab.metrics.scoring import Scoring  # noqa: E402
 from genlab.models.registry import config_classes  # noqa: E402
@@ -79,13 +81,14 @@ def main() -> None:
     args = ap.parse_args()
     params = load_params(Path(args.params), config_classes())
     test_images, _ = load_split(PREPARED, "test")
-    device = setup_run("aae", params, PREPARED).device
+    device = select_device(params.device)
     x = to_unit(test_images[:1000]).to(device)
     ev = replace(params.eval, extractor="domain")
     fid_of = DomainFID(Scoring(test_images, CLASSIFIER, ev, device), ev)
+    phases = tuple(args.reg_warmup_phases)
     rows = [r for w in args.reg_warmup for s in args.seeds
-            for r in trace(params, s, w, tuple(args.reg_warmup_phases), args.steps, args.every, args.fid_every, x, fid_of)]
-    write_json(Path(args.out), {"steps": args.steps, "params": args.params, "reg_warmup_phases": args.reg_warmup_phases,
+            for r in trace(params, s, w, phases, args.steps, args.every, args.fid_every, x, fid_of)]
+    write_json(Path(args.out), {"steps": args.steps, "params": args.params, "reg_warmup_phases": list(phases),
                                 "rows": rows})
 
 

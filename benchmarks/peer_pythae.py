@@ -8,8 +8,8 @@ Architecture match: pythae's encoder/decoder/discriminator wrappers hold *genlab
 layers are identical by construction; only each library's objective, training loop and data path differ.
 Optimizers: Adam with the lrs and betas of params.yaml for the matching networks. pythae runs its own trainer
 loop (``trainer.train_step``: DataLoader, per-step ``loss.item()``), each of its epochs ``chunk`` batches that walk
-on through the whole training set (before 2026-12-02 they repeated its first ``chunk`` batches); genlab runs its models' ``train_step`` on
-in-memory device batches, as ``genlab train`` does.
+on through the whole training set (before 2026-12-02 they repeated its first ``chunk`` batches); genlab runs its
+models' ``train_step`` on in-memory device batches, as ``genlab train`` does.
 
 1. Throughput: ``--steps`` timed steps after as many warm-up steps, alternating genlab, pythae, genlab, pythae
    (``--rounds`` pairs) in this one process; the median images/s of each is reported, and the ratio.
