@@ -7,7 +7,7 @@ export PATH := $(BIN):$(PATH)
 # torch/torchvision: the builds the lab machines hold on disk; other machines get them from PyPI.
 TORCH := torch==2.14.1 torchvision==0.29.1
 
-.PHONY: setup repro seeds test test-slow bench
+.PHONY: setup repro seeds seeds-dry test test-slow bench
 setup: $(VENV)/.installed
 
 $(VENV)/.installed: pyproject.toml
@@ -28,32 +28,27 @@ repro: setup
 	fi
 	dvc repro
 
-# Every MNIST claim at 3 seeds (README: Claims over seeds): seeds 1 and 2 of params.yaml, and seeds 0-2 of the
-# width sweep (h = 16, 64, 128, the GAN at the VAE's steps: evaluate@vae and evaluate@gan, what the claim reads) and of the Progressive GAN
-# with each technique off (evaluate@pggan), as DVC queue experiments
-# (one at a time: the machine's cores go to each); then genlab collect -> metrics/runs.json and dvc repro, whose
-# claims stage pools them. Commit metrics/runs.json, metrics/claims.json and the report afterwards.
-# Narrower: make seeds TARGETS="evaluate@vae evaluate@ae" SWEEPS=no runs only those stages' chains per seed.
+# Every MNIST claim at 3 seeds (README: Claims over seeds): `genlab seeds` queues, as DVC experiments, exactly what
+# metrics/runs.json and this run's evaluations lack for the current code and setup (seeds 1, 2 of params.yaml; seeds
+# 0-2 of the width sweep and of the Progressive GAN with each technique off), evaluating only the missing models:
+# after a change to one family, that family's seeds alone; on an unchanged tree, nothing. The queue runs one at a
+# time (the machine's cores go to each); then genlab collect adds them to metrics/runs.json and dvc repro pools them
+# in the claims. Commit metrics/runs.json, metrics/claims.json and the report afterwards; the next session adds more.
+# `make seeds-dry` lists what would be queued.
 SEEDS := 0 1 2
-WIDTHS := 16 64 128
-TECHNIQUES := mbstd equalized_lr pixel_norm fade_in
-TARGETS :=
-SWEEPS := yes
 seeds: setup
 	dvc repro
-	for s in $(filter-out 0,$(SEEDS)); do dvc exp run --queue -S seed=$$s $(TARGETS); done
-	if [ "$(SWEEPS)" = yes ]; then for s in $(SEEDS); do \
-	  for h in $(WIDTHS); do dvc exp run --queue -S seed=$$s -S model.h=$$h -S gan.h=0 -S gan.steps=0 evaluate@vae evaluate@gan; done; \
-	  for t in $(TECHNIQUES); do dvc exp run --queue -S seed=$$s -S pggan.$$t=false evaluate@pggan; done; \
-	done; fi
-	dvc queue start -j 1
+	genlab seeds $(addprefix --seed ,$(SEEDS))
 	@# the worker can die with tasks left (seen: celery's file broker read a half-written message, JSONDecodeError):
 	@# start a new one when none is active
-	while sleep 30; dvc queue status | grep -qE 'Queued|Running'; do \
-	  dvc queue status | grep -q 'Worker status: 0 active' && dvc queue start -j 1 || true; done
+	while dvc queue status | grep -qE 'Queued|Running'; do \
+	  dvc queue status | grep -q 'Worker status: 0 active' && dvc queue start -j 1 || true; sleep 30; done
 	dvc queue status
 	genlab collect
 	dvc repro
+
+seeds-dry: setup
+	genlab seeds --dry-run $(addprefix --seed ,$(SEEDS))
 
 test: setup
 	python -m pytest -q

@@ -25,13 +25,13 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from peer_pythae import CLASSIFIER, PREPARED, ROOT, DomainFID, Genlab  # noqa: E402
 
-from genlab.config import load_params  # noqa: E402
 from genlab.data.prepare import load_split  # noqa: E402
 from genlab.data.tensors import to_unit  # noqa: E402
 from genlab.device import select_device  # noqa: E402
 from genlab.io import write_json  # noqa: E402
 from genlab.metrics.scoring import Scoring  # noqa: E402
-from genlab.models.registry import config_classes  # noqa: E402
+from genlab.metrics.config import EvalConfig  # noqa: E402
+from genlab.models.registry import load  # noqa: E402
 from genlab.training.run import setup_run  # noqa: E402
 
 
@@ -79,7 +79,7 @@ def main() -> None:
     ap.add_argument("--params", default=str(ROOT / "params.yaml"))
     ap.add_argument("--out", default=str(ROOT / "metrics/bench_aae_codes.json"))
     args = ap.parse_args()
-    params = load_params(Path(args.params), config_classes())
+    params = load(Path(args.params), sections={"eval": EvalConfig})
     test_images, _ = load_split(PREPARED, "test")
     device = select_device(params.device)
     x = to_unit(test_images[:1000]).to(device)

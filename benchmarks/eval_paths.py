@@ -15,8 +15,8 @@ from pathlib import Path
 import torch
 
 from genlab.bench.flops import synchronize
-from genlab.config import load_params
-from genlab.models.registry import config_classes
+from genlab.metrics.config import EvalConfig
+from genlab.models.registry import load
 from genlab.data.tensors import to_uint8
 from genlab.metrics.fidelity import FeatureScorer
 from genlab.device import configure, select_device
@@ -41,7 +41,7 @@ def main() -> None:
     ap.add_argument("models", nargs="*", default=["vae", "gan", "pggan"])
     ap.add_argument("--repeats", type=int, default=3)
     args = ap.parse_args()
-    params = load_params(ROOT / "params.yaml", config_classes())
+    params = load(ROOT / "params.yaml", sections={"eval": EvalConfig})
     device = select_device(params.device)
     configure(device)
     n = params.eval.n_samples

@@ -26,7 +26,7 @@ from torch_fidelity.metric_isc import isc_features_to_metric
 from torch_fidelity.metric_kid import kid_features_to_metric
 from torch_fidelity.metric_prc import prc_features_to_metric
 
-from genlab.config import EvalConfig
+from genlab.metrics.config import EvalConfig
 from genlab.data.prepare import load_split
 from genlab.metrics.coverage import class_coverage
 from genlab.metrics.domain import load_classifier, predict
@@ -62,7 +62,7 @@ FULL = """
 import json, sys, time
 from pathlib import Path
 import torch
-from genlab.config import EvalConfig
+from genlab.metrics.config import EvalConfig
 from genlab.data.prepare import load_split
 from genlab.metrics.evaluate import evaluate_model
 from genlab.models.registry import load_model

@@ -25,10 +25,10 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
-from genlab.config import load_params
 from genlab.data.tensors import to_unit
 from genlab.device import cpu_cores
-from genlab.models.registry import config_classes
+from genlab.metrics.config import EvalConfig
+from genlab.models.registry import load
 from genlab.nn.stacks import Dropout
 from genlab.training.loop import run_step
 from genlab.training.run import setup_run
@@ -87,7 +87,7 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=40)
     ap.add_argument("--rounds", type=int, default=3)
     args = ap.parse_args()
-    params = load_params(ROOT / "params.yaml", config_classes())
+    params = load(ROOT / "params.yaml", sections={"eval": EvalConfig})
     print("| model | configuration | images/s | vs all fast paths |\n|---|---|---|---|")
     for name in args.models:
         configs = {"all fast paths": set(), **{f"- {s}": {s} for s in SWITCHES}, "none (before)": set(SWITCHES)}

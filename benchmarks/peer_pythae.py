@@ -44,11 +44,11 @@ from torch import nn
 from torch_fidelity.metric_fid import fid_features_to_statistics, fid_statistics_to_metric
 
 from genlab.bench.flops import count_flops, synchronize
-from genlab.config import load_params
 from genlab.data.prepare import load_split
 from genlab.data.tensors import to_unit
 from genlab.io import write_json
-from genlab.models.registry import config_classes
+from genlab.metrics.config import EvalConfig
+from genlab.models.registry import load
 from genlab.metrics.scoring import Scoring, generate
 from genlab.training.precision import autocast
 from genlab.training.loop import run_step
@@ -374,8 +374,8 @@ def main() -> None:
     ap.add_argument("--ttq-only", action="store_true", help="only the time-to-quality runs (part 3)")
     ap.add_argument("--ttq-out", default=str(ROOT / "metrics/bench_pythae_ttq.json"))
     args = ap.parse_args()
-    params = load_params(Path(args.params), config_classes())
-    ours_params = load_params(Path(args.genlab_params), config_classes()) if args.genlab_params else params
+    params = load(Path(args.params), sections={"eval": EvalConfig})
+    ours_params = load(Path(args.genlab_params), sections={"eval": EvalConfig}) if args.genlab_params else params
     train_images, _ = load_split(PREPARED, "train")
     test_images, _ = load_split(PREPARED, "test")
     rows, ttq = [], []

@@ -4,11 +4,11 @@ from pathlib import Path
 
 import typer
 
-from genlab.config import load_params, switches
-from genlab.models.registry import FAMILIES, config_classes
+from genlab.config import switches
+from genlab.models.registry import config_classes, load
 from stages.common import METRICS, ParamsOption, log, stage
 
-ABLATABLE = {name: sw for name, f in FAMILIES.items() if (sw := switches(f.config))}
+ABLATABLE = {name: sw for name, cls in config_classes().items() if (sw := switches(cls))}
 
 HELP = f"""Collect the ablation of MODEL ({" | ".join(ABLATABLE)}) from this repository's DVC experiments:
 the baseline commit and every experiment whose params differ from it only in the model's switches
@@ -27,7 +27,7 @@ def run(model: str = typer.Option(next(iter(ABLATABLE)), help=f"model whose swit
         commits: int = typer.Option(1, min=1, help="also read experiments based on the previous commits (first "
                                                    "parents); compared with HEAD's params and metrics"),
         params: Path = ParamsOption) -> None:
-    load_params(params, config_classes())  # a bad params file fails here, before DVC is asked anything
+    load(params)  # a bad params file fails here, before DVC is asked anything
     from dvc.api import exp_show
 
     from genlab.ablation import collect

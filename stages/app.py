@@ -12,8 +12,8 @@ import sys
 import typer
 
 
-COMMANDS = ("prepare", "stack", "classifier", "train", "evaluate", "baseline", "theory", "modes", "estimators", "claims",
-            "report", "ablation", "bench", "sample", "interpolate", "compare", "collect",
+COMMANDS = ("prepare", "resolve", "stack", "classifier", "train", "evaluate", "baseline", "theory", "modes", "estimators", "claims",
+            "report", "ablation", "bench", "sample", "interpolate", "compare", "collect", "seeds",
             "plots_template")
 
 

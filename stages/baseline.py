@@ -2,7 +2,8 @@
 
 from pathlib import Path
 
-from genlab.config import EvalConfig, describe, load_params
+from genlab.config import describe, load_params
+from genlab.metrics.config import EvalConfig
 from stages.common import CLASSIFIER, METRICS, PREPARED, ParamsOption, stage
 
 HELP = f"""Score eval.n_samples real training images against the test split with the same extractor(s) and
@@ -15,7 +16,7 @@ Params read: seed, device, and
 
 @stage
 def run(params: Path = ParamsOption) -> None:
-    p = load_params(params)
+    p = load_params(params, sections={"eval": EvalConfig})
     # Heavy imports only once the params are valid: a bad param fails fast.
     from genlab.data.prepare import load_split, read_manifest
     from genlab.io import write_json

@@ -4,8 +4,8 @@ from pathlib import Path
 
 import typer
 
-from genlab.config import load_params
-from genlab.models.registry import FAMILIES, config_classes
+from genlab.metrics.config import EvalConfig
+from genlab.models.registry import family_names, load
 from stages.common import CLASSIFIER, METRICS, PREPARED, ParamsOption, stage
 
 HELP = f"""Measure each model at its params (params.yaml plus -p overrides) on this machine: training
@@ -20,14 +20,14 @@ are cached first). Adds the per-stage wall times of the last timed `dvc repro` w
 
 
 @stage
-def run(models: list[str] = typer.Argument(None, help=f"models to time (default: params' models list): {' | '.join(FAMILIES)}"),
+def run(models: list[str] = typer.Argument(None, help=f"models to time (default: params' models list): {' | '.join(family_names())}"),
         steps: int = typer.Option(50, min=1, help="timed optimizer steps per model"),
         warmup: int = typer.Option(5, min=1, help="untimed steps before them (the first is FLOP-counted)"),
         eval_samples: int = typer.Option(10000, min=0, help="samples generated and scored (0 = skip evaluation)"),
         matmul_n: int = typer.Option(2048, min=64, help="side of the square matmul that measures peak FLOP/s"),
         out: Path = typer.Option(METRICS / "bench.json", help="where the JSON goes"),
         params: Path = ParamsOption) -> None:
-    p = load_params(params, config_classes())
+    p = load(params, sections={"eval": EvalConfig})
     from genlab.bench.harness import bench_all
     from genlab.bench.table import read_stage_times, table
     from genlab.errors import DataError

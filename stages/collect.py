@@ -10,8 +10,10 @@ import typer
 from stages.common import EVAL, RUNS, ParamsOption, log, raw_params, read_metrics, stage
 
 HELP = f"""Gather the finished DVC experiments of this commit (dvc exp show: the commit itself, the seeds queued
-with -S seed=N, the sweeps) into {RUNS}: each run's seed, params and every model's metrics/eval/MODEL.json,
-read from the experiment's commit. The claims stage reads it: runs that change only the seed join this run's
+with -S seed=N, the sweeps) into {RUNS}, added to the runs it holds (from earlier commits, sessions and machines):
+each run's seed, params and every model's metrics/eval/MODEL.json, read from the experiment's commit. An
+evaluation made with other code or another setup than this run's evaluation of that model is dropped; every
+other one stays. The claims stage reads it: runs that change only the seed join this run's
 own to give each claim its seeds; sweeps (-S model.h=16) form groups named by what they change; evaluations
 made with other code than this run's are left out as stale. `make seeds` queues the runs, waits for them and
 calls this; commit {RUNS} with the results. Not a pipeline stage."""
@@ -73,17 +75,18 @@ def run(commits: int = typer.Option(1, min=1, help="also read experiments based 
         params: Path = ParamsOption) -> None:
     from dvc.api import exp_show
 
-    from genlab.config import load_params
     from genlab.io import write_json
-    from genlab.models.registry import config_classes
-    from genlab.runs import collect, run_groups
+    from genlab.models.registry import load
+    from genlab.runs import accumulate, collect, run_groups
 
-    p = load_params(params, config_classes())  # a bad params file fails before DVC is asked
+    p = load(params)  # a bad params file fails before DVC is asked
     raw = raw_params(params)
     current = {m: e for m in p.models if (e := read_metrics(EVAL / f"{m}.json")) is not None}
-    collected = one_run_per_seed(collect([_lists(row) for row in exp_show(num=commits)], raw, list(p.models), _read),
-                                 {m: e.get("code") for m, e in current.items()})
+    fresh = one_run_per_seed(collect([_lists(row) for row in exp_show(num=commits)], raw, list(p.models), _read),
+                             {m: e.get("code") for m, e in current.items()})
+    collected, dropped = accumulate(read_metrics(RUNS), fresh, current)  # runs.json grows; it never loses a valid run
     write_json(RUNS, collected)
     groups, seeds, stale = run_groups(collected, raw, current, p.seed)
-    log.info("%s: %d runs; groups (seeds) %s%s", RUNS, len(collected["runs"]),
-             {g: s for g, s in seeds.items()}, f"; {len(stale)} stale evaluations" if stale else "")
+    log.info("%s: %d runs (%d new from this commit's experiments); groups (seeds) %s%s", RUNS, len(collected["runs"]),
+             len(fresh["runs"]), {g: s for g, s in seeds.items()},
+             f"; {dropped} evaluations of other code or setup dropped" if dropped else "")

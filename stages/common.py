@@ -17,6 +17,7 @@ PREPARED = DATA / "prepared"
 MODELS_DIR = Path("data/models")
 CHECKPOINTS = Path("data/checkpoints")
 CLASSIFIER = MODELS_DIR / "classifier" / "classifier.pt"
+SPECS = DATA / "specs"  # models/<model>/{train,evaluate}.json, stages/<stage>.json: what each stage depends on
 METRICS = Path("metrics")
 EVAL = METRICS / "eval"  # metrics/eval/<model>.json
 RUNS = METRICS / "runs.json"  # the seeds and sweeps of DVC experiments, gathered by genlab collect for the claims

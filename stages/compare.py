@@ -22,9 +22,8 @@ def run(metric: str = typer.Option("fid", help="metric of metrics/eval/MODEL.jso
     from dvc.api import exp_show
 
     from genlab.compare import render, settings
-    from genlab.config import load_params
-    from genlab.models.registry import config_classes
+    from genlab.models.registry import load
 
-    models = list(load_params(params, config_classes()).models)  # a bad params file fails before DVC is asked
+    models = list(load(params).models)  # a bad params file fails before DVC is asked
     changed, groups = settings(exp_show(num=commits), yaml.safe_load(params.read_text()), models, metric)
     typer.echo(render(changed, groups, models, metric, width))

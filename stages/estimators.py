@@ -2,7 +2,8 @@
 
 from pathlib import Path
 
-from genlab.config import EstimatorsConfig, describe, load_params
+from genlab.config import describe, load_params
+from genlab.gradients.config import EstimatorsConfig
 from stages.common import GRIDS, METRICS, MODELS_DIR, PREPARED, ParamsOption, log, stage
 
 HELP = f"""Measure three Monte-Carlo estimators of the gradient of the VAE's expected log-likelihood
@@ -21,7 +22,7 @@ Params read: seed, device, and
 
 @stage
 def run(params: Path = ParamsOption) -> None:
-    p = load_params(params)
+    p = load_params(params, sections={"estimators": EstimatorsConfig})
     # Heavy imports only once the params are valid: a bad param fails fast.
     from genlab.errors import DataError
     from genlab.gradients.run import run_study

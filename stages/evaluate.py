@@ -5,11 +5,12 @@ from pathlib import Path
 
 import typer
 
-from genlab.config import EvalConfig, describe, load_params
-from genlab.models.registry import FAMILIES, config_classes
+from genlab.config import describe
+from genlab.metrics.config import EvalConfig
+from genlab.models.registry import family_names, load_for
 from stages.common import CLASSIFIER, EVAL, GRIDS, MODELS_DIR, PREPARED, ParamsOption, log, stage
 
-HELP = f"""Evaluate a trained MODEL (an entry of params.yaml's models, of a family {" | ".join(FAMILIES)}):
+HELP = f"""Evaluate a trained MODEL (an entry of params.yaml's models, of a family {" | ".join(family_names())}):
 eval.n_samples samples scored against the test split with the domain classifier (torch-fidelity): fid, is, kid, precision, recall, class coverage,
 sharpness; with eval.extractor both or inception also fid_inception, kid_inception, precision_inception,
 recall_inception (and is_inception when the weights have a classifier) for the main sampler; plus the
@@ -32,7 +33,7 @@ Params read: seed, device, and
 @stage
 def run(model: str = typer.Argument(..., help="model to evaluate: an entry of params.yaml's models"),
         params: Path = ParamsOption) -> None:
-    p = load_params(params, config_classes())
+    p, spec = load_for(params, model, {"eval": EvalConfig})
     # Heavy imports only once the params are valid: a bad param fails fast.
     from genlab.data.prepare import load_split, read_manifest
     from genlab.errors import DataError
@@ -40,22 +41,21 @@ def run(model: str = typer.Argument(..., help="model to evaluate: an entry of pa
     from genlab.metrics.evaluate import evaluate_model
     from genlab.metrics.scoring import check_extractors, check_memory
     from genlab.metrics.stacked import evaluate_stacked
-    from genlab.models.registry import load_model
-    from genlab.runs import code_digest
+    from genlab.models.registry import family_module, load_model, reads
+    from genlab.metrics.setup import evaluation_code, evaluation_setup
     from genlab.device import configure, select_device
 
-    p.model_config(model)
     path = MODELS_DIR / model / "model.pt"
     if not path.is_file():
         raise DataError(f"{path}: not found; train it first (dvc repro train@{model})")
     device = select_device(p.device)
     configure(device)
     check_extractors(p.eval, device)  # a missing Inception file fails here, before any data is read
-    net, meta = load_model(path, device, p.entry(model).family)
+    net, meta = load_model(path, device, spec.family)
+    manifest = read_manifest(PREPARED)
     if meta.get("dataset", "").startswith("stacked-"):  # three digits per image: its modes are counted
         metrics = evaluate_stacked(net.sample, CLASSIFIER, p.eval, p.seed, device, GRIDS / model)
     else:
-        manifest = read_manifest(PREPARED)
         check_memory(p.eval, p.eval.n_samples, net.shape, manifest["splits"]["test"]["shape"][0], device)
         images, labels = load_split(PREPARED, "test")
         metrics = evaluate_model(net, images, labels, CLASSIFIER, p.eval, p.seed, GRIDS / model, model,
@@ -63,6 +63,9 @@ def run(model: str = typer.Argument(..., help="model to evaluate: an entry of pa
     metrics.update({k: meta[k] for k in ("family", "dataset", "steps", "images_seen", "width", "z", "train_seconds",
                                           "parameters", "grows", "phases") if k in meta})
     metrics["seed"] = p.seed
-    metrics["code"] = code_digest()  # which code the numbers come from: genlab collect pools only equal ones
+    # which code and setup the numbers come from: the claims pool only runs whose code and setup agree
+    metrics["code"] = evaluation_code(family_module(spec.family), stacked=spec.dataset == "stacked")
+    metrics["reads"] = [*reads(p, spec), "eval"]  # the params its numbers depend on: runs pool by these alone
+    metrics["setup"] = evaluation_setup(meta, CLASSIFIER, p.eval, device, manifest["splits"]["test"]["shape"][0])
     write_json(EVAL / f"{model}.json", metrics)
     log.info("%s: %s", model, json.dumps({k: v for k, v in metrics.items() if isinstance(v, float)}))

@@ -2,7 +2,8 @@
 
 from pathlib import Path
 
-from genlab.config import ModesConfig, describe, load_params
+from genlab.config import describe, load_params
+from genlab.theory.config import ModesConfig
 from stages.common import GRIDS, METRICS, ParamsOption, stage
 
 HELP = f"""Train the GAN variants (vanilla non-saturating, saturating, minibatch stddev, PacGAN with m = 2, 3, 4,
@@ -20,7 +21,7 @@ Params read:
 
 @stage
 def run(params: Path = ParamsOption) -> None:
-    p = load_params(params)
+    p = load_params(params, sections={"modes": ModesConfig})
     from genlab.device import cpu_cores
     from genlab.io import write_json
     from genlab.theory.modes import run_modes

@@ -2,7 +2,8 @@
 
 from pathlib import Path
 
-from genlab.config import TheoryConfig, describe, load_params
+from genlab.config import describe, load_params
+from genlab.theory.config import TheoryConfig
 from stages.common import GRIDS, METRICS, ParamsOption, stage
 
 HELP = f"""Measure the theory of GANs on known densities, over theory.seeds seeds (0..n-1, one value per seed
@@ -18,7 +19,7 @@ Params read:
 
 @stage
 def run(params: Path = ParamsOption) -> None:
-    p = load_params(params)
+    p = load_params(params, sections={"theory": TheoryConfig})
     # Heavy imports only once the params are valid: a bad param fails fast.
     from genlab.io import write_json
     from genlab.theory.run import run_theory

@@ -4,11 +4,11 @@ from pathlib import Path
 
 import typer
 
-from genlab.config import ModelConfig, TrainConfig, describe, load_params
-from genlab.models.registry import FAMILIES, config_classes
+from genlab.config import ModelConfig, TrainConfig, describe
+from genlab.models.registry import family_names, load_for
 from stages.common import CHECKPOINTS, DATA, MODELS_DIR, TRAIN_LOGS, ParamsOption, stage
 
-HELP = f"""Train MODEL (an entry of params.yaml's models, of a family {" | ".join(FAMILIES)}) on the prepared data,
+HELP = f"""Train MODEL (an entry of params.yaml's models, of a family {" | ".join(family_names())}) on the prepared data,
 from scratch or (start: models/NAME) continuing that model's run: a growing model's phase starts where the phase
 below ended, with its weights, optimizer states, EMA, RNG and schedule position.
 
@@ -33,23 +33,21 @@ Params read: seed, device, the MODEL section (see params.yaml), and
 @stage
 def run(model: str = typer.Argument(..., help="model to train: an entry of params.yaml's models"),
         params: Path = ParamsOption) -> None:
-    p = load_params(params, config_classes())
+    p, spec = load_for(params, model)  # an unknown model or a bad param: one line, before anything is written
     # Heavy imports only once the params are valid: a bad param fails fast.
     from genlab.training import distributed
     from genlab.training.lock import single_writer
     from genlab.training.run import check_data_parallel, check_launch, check_phases, train_model
 
-    cfg = p.model_config(model)  # unknown model -> one-line error before anything is written
-    check_phases(p, model)
+    check_phases(p, spec)
     processes = p.train.nproc * p.train.nnodes
     with single_writer(CHECKPOINTS / model, distributed.world_from_env().is_main):  # one `train` per model at a time
         if processes > 1 and not distributed.under_torchrun():
-            check_data_parallel({p.train.batch_size, *getattr(cfg, "batch_sizes", ())}, processes)
-            check_launch(model, p, DATA / p.dataset(model))  # this machine's GPUs and memory, before any starts
+            check_data_parallel({p.train.batch_size, *getattr(spec.config, "batch_sizes", ())}, processes)
+            check_launch(spec, p, DATA / spec.dataset)  # this machine's GPUs and memory, before any starts
             code = distributed.launch(p.train, model, ["stages", "train", model, "--params", str(params)])
             if code:
                 raise typer.Exit(code)
             return
-        previous = p.entry(model).previous
-        train_model(model, p, DATA / p.dataset(model), MODELS_DIR / model, CHECKPOINTS / model, TRAIN_LOGS / model,
-                    start=MODELS_DIR / previous if previous else None)
+        train_model(spec, p, DATA / spec.dataset, MODELS_DIR / model, CHECKPOINTS / model, TRAIN_LOGS / model,
+                    start=MODELS_DIR / spec.previous if spec.previous else None)

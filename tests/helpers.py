@@ -17,8 +17,18 @@ from genlab.models.registry import config_classes
 ROOT = Path(__file__).resolve().parents[1]
 
 
+def own_sections() -> dict[str, type]:
+    """Every stage's own params section, by name."""
+    from genlab.gradients.config import EstimatorsConfig
+    from genlab.metrics.config import ClassifierConfig, EvalConfig
+    from genlab.theory.config import ModesConfig, TheoryConfig
+
+    return {"classifier": ClassifierConfig, "eval": EvalConfig, "theory": TheoryConfig, "modes": ModesConfig,
+            "estimators": EstimatorsConfig}
+
+
 def default_params(path: Path = ROOT / "params.yaml") -> Params:
-    return load_params(path, config_classes())
+    return load_params(path, config_classes(), sections=own_sections())
 
 
 def with_family(p: Params, family: str, **changes) -> Params:

@@ -50,7 +50,7 @@ def test_matmul_throughput_is_measured():
 
 def _bench_params():
     p = small_params(steps=40)
-    return dataclasses.replace(p, eval=dataclasses.replace(p.eval, batch_size=50, kid_subset_size=50))
+    return p.with_section("eval", dataclasses.replace(p.eval, batch_size=50, kid_subset_size=50))
 
 
 @pytest.mark.parametrize("isolate", [False, True])

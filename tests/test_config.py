@@ -33,6 +33,22 @@ def test_default_params_parse():
     assert load_params(ROOT / "params.yaml").families == {}  # without the registry: the models' sections unparsed
 
 
+def test_a_stage_parses_its_own_family_and_sections_alone():
+    """A model's stage imports its family's config and no other (so no other family's code is in its digest); a
+    stage's own section is parsed where it is read, and asking for one that was not is one line."""
+    from genlab.metrics.config import EvalConfig
+    from genlab.models.registry import load_for
+
+    p, spec = load_for(ROOT / "params.yaml", "vaegan", {"eval": EvalConfig})
+    assert set(p.families) == {"vaegan"} and spec.family == "vaegan" and spec.config.h == 512
+    assert p.eval.n_samples == 10000
+    with pytest.raises(ConfigError, match="section 'theory' was not parsed"):
+        p.theory
+    with pytest.raises(ConfigError, match="models.vae.family: 'diffusion' is not a model family; choose from aae"):
+        load_for(ROOT / "params.yaml", "gan") and parse_params(with_value("models.vae.family", "diffusion"),
+                                                                config_classes(["gan"]), config_classes())
+
+
 @pytest.mark.parametrize("path, value, fragment", [
     ("data.name", "imagenet", "data.name: 'imagenet' is not allowed; choose one of mnist"),
     ("data.resolution", 0, "data.resolution: must be > 0"),
@@ -102,9 +118,15 @@ def test_the_models_mapping_names_registered_families_and_chains_of_starts():
 def test_params_yaml_and_the_dataclass_defaults_are_one_source():
     """Every key of params.yaml is a field of its section's dataclass with the same default, and every field is in
     params.yaml: a value differs from the code in one place only, with its reason beside it."""
-    from genlab.config import FIXED_SECTIONS, as_dict
+    from genlab.config import FIXED_SECTIONS, OWN_SECTIONS, as_dict
+    from genlab.gradients.config import EstimatorsConfig
+    from genlab.metrics.config import ClassifierConfig, EvalConfig
+    from genlab.theory.config import ModesConfig, TheoryConfig
 
-    sections = {**FIXED_SECTIONS, **config_classes()}
+    own = {"classifier": ClassifierConfig, "eval": EvalConfig, "theory": TheoryConfig, "modes": ModesConfig,
+           "estimators": EstimatorsConfig}
+    assert set(own) == set(OWN_SECTIONS)
+    sections = {**FIXED_SECTIONS, **own, **config_classes()}
     drift = []
     for name, cls in sections.items():
         defaults, written = as_dict(cls()), DEFAULTS[name]

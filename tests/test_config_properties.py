@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 
 from genlab.config import ConfigError, parse_params
 from genlab.models.registry import config_classes
+from helpers import own_sections
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULTS = yaml.safe_load((ROOT / "params.yaml").read_text())
@@ -69,7 +70,7 @@ def broken_params(draw):
 def _check(raw) -> str | None:
     """Parse; return the error message (asserting its shape) or None when the params are valid."""
     try:
-        parse_params(raw, config_classes())
+        parse_params(raw, config_classes(), sections=own_sections())
     except ConfigError as exc:
         msg = str(exc)
         assert msg and len(msg.splitlines()) == 1 and "Traceback" not in msg, msg
@@ -101,7 +102,8 @@ def test_every_leaf_rejects_or_accepts_any_value_cleanly(path, value):
 @settings(max_examples=40, deadline=None, derandomize=True, database=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(broken_params())
 def test_the_cli_stops_before_any_run(tmp_path_factory, raw):
-    """Through the real command (in process): exit 2, one stderr line, nothing written; valid params skipped."""
+    """Through the real command (in process): exit 2, one stderr line, nothing written; valid params skipped. The
+    command is resolve, the pipeline's first stage, which checks every section and model."""
     from typer.testing import CliRunner
 
     from stages.app import make_app
@@ -117,7 +119,7 @@ def test_the_cli_stops_before_any_run(tmp_path_factory, raw):
     cwd = os.getcwd()
     os.chdir(work)  # a stage that started would write data/ and metrics/ here
     try:
-        result = CliRunner().invoke(make_app(), ["train", "vae", "--params", "params.yaml"])
+        result = CliRunner().invoke(make_app(), ["resolve", "--params", "params.yaml"])
     finally:
         os.chdir(cwd)
     assert result.exit_code == 2, (result.output, result.exception)

@@ -8,7 +8,8 @@ import math
 import pytest
 import torch
 
-from genlab.config import ConfigError, EvalConfig, ModelConfig, TrainConfig, parse_section
+from genlab.config import ConfigError, ModelConfig, TrainConfig, parse_section
+from genlab.metrics.config import EvalConfig
 from genlab.metrics.conditional import Conditional, conditional_metrics, samplers
 from genlab.models.cvae import CVAE, CVAEConfig, observed_mask
 from genlab.nn.gaussian import log_normal

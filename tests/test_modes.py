@@ -8,7 +8,8 @@ import math
 import pytest
 import torch
 
-from genlab.config import ModelConfig, ModesConfig, TrainConfig
+from genlab.config import ModelConfig, TrainConfig
+from genlab.theory.config import ModesConfig
 from genlab.data.stacked import digits, stack
 from genlab.models.gan import GAN, GANConfig
 from genlab.theory.ensemble import Ensemble

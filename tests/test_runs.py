@@ -3,13 +3,15 @@ code, stale evaluations left out; the claims then decide over the seeds of each 
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import yaml
 
 from genlab.claims.registry import CLAIMS, WIDTHS
 from genlab.claims.verdicts import Results, verdict
-from genlab.runs import code_digest, collect, group_of, per_seed, run_groups
+from genlab import provenance
+from genlab.runs import collect, group_of, per_seed, run_groups
 
 ROOT = Path(__file__).resolve().parents[1]
 PARAMS = {"seed": 0, "model": {"h": 768}, "vae": {"beta": 1.0}, "gan": {"h": 512, "steps": 6000},
@@ -93,21 +95,58 @@ def test_claims_decide_over_the_groups_seeds():
     assert out["verdict"] == "inconclusive" and out["n"] == 1
 
 
-def test_code_digest_follows_the_code_the_evaluation_depends_on(tmp_path):
-    for f in ("src/genlab/a.py", "src/genlab/models/b.py", "stages/evaluate.py", "stages/report.py"):
-        (tmp_path / f).parent.mkdir(parents=True, exist_ok=True)
-        (tmp_path / f).write_text(f"# {f}\n")
-    stages = {"prepare": {"deps": ["src/genlab/a.py"]}, "stack": {"deps": []}, "classifier": {"deps": []},
-              "train": {"foreach": "${models}", "do": {"deps": ["src/genlab/models", "data/prepared"]}},
-              "evaluate": {"foreach": "${models}", "do": {"deps": ["stages/evaluate.py"]}},
-              "report": {"deps": ["stages/report.py"]}}
-    (tmp_path / "dvc.yaml").write_text(yaml.safe_dump({"stages": stages}))
-    first = code_digest(tmp_path)
-    (tmp_path / "stages/report.py").write_text("# the report changed\n")
-    assert code_digest(tmp_path) == first  # not code an evaluation runs
-    (tmp_path / "src/genlab/models/b.py").write_text("# a model changed\n")
-    assert code_digest(tmp_path) != first
-    assert len(code_digest(ROOT)) == 16  # the repository's own dvc.yaml has every stage it reads
+def _copy_code(tmp_path):
+    shutil.copytree(ROOT / "src" / "genlab", tmp_path / "genlab", ignore=shutil.ignore_patterns("__pycache__", "*.pt"))
+    shutil.copytree(ROOT / "stages", tmp_path / "stages", ignore=shutil.ignore_patterns("__pycache__"))
+    roots = {"genlab": tmp_path / "genlab", "stages": tmp_path / "stages"}
+
+    def digest(family: str) -> str:
+        files = provenance.closure(["stages.__main__", "stages.train", "stages.evaluate", f"genlab.models.{family}"],
+                                   roots)
+        return provenance.code_digest(files, tmp_path)
+    return digest
+
+
+def test_an_evaluations_code_digest_follows_its_own_familys_code_and_not_its_comments(tmp_path):
+    digest = _copy_code(tmp_path)
+    before = {f: digest(f) for f in ("vae", "gan", "aae", "vaegan")}
+    assert len(set(before.values())) == 4
+    gan = tmp_path / "genlab" / "models" / "gan.py"
+    text = gan.read_text()
+    gan.write_text(text.replace('"""', '"""A reflowed\n  docstring. ', 1).replace("\nimport", "\n# a comment\nimport", 1))
+    assert {f: digest(f) for f in before} == before  # comments and docstrings are not code
+    gan.write_text(text.replace("self.h, self.z = cfg.h or model.h, cfg.z or model.z",
+                                "self.z, self.h = cfg.z or model.z, cfg.h or model.h"))
+    after = {f: digest(f) for f in before}
+    assert after["vae"] == before["vae"] and after["aae"] == before["aae"]  # other families' runs stay valid
+    assert after["gan"] != before["gan"] and after["vaegan"] != before["vaegan"]  # vaegan reuses gan's D
+
+
+def test_runs_pool_only_when_code_and_setup_agree_and_by_the_params_each_model_reads():
+    setup = {"judge": "j1", "device": "cpu"}
+    reads = {"vae": ["seed", "vae", "model.h"], "gan": ["seed", "gan"]}
+    current = {m: {"fid": 1.0, "code": m, "setup": setup, "reads": reads[m]} for m in reads}
+
+    def run(name, seed, params, **evals):
+        return {"name": name, "seed": seed, "params": {"seed": seed, **params}, "eval": evals}
+
+    def ev(model, fid, **extra):
+        return {"fid": fid, "code": model, "setup": setup, "reads": reads[model], **extra}
+
+    collected = {"runs": [
+        run("s1", 1, {"vae.beta": 2.0}, vae=ev("vae", 5.0), gan=ev("gan", 2.0)),  # before an edit of vae's section
+        run("s2", 2, {}, vae=ev("vae", 3.0, setup={"judge": "j0", "device": "cpu"}), gan=ev("gan", 4.0)),
+        run("s3", 3, {}, gan=ev("gan", 6.0, code="old")),
+        run("h", 0, {"model.h": 16.0}, vae=ev("vae", 7.0), gan=ev("gan", 1.0)),  # gan reads no model.h
+    ]}
+    groups, seeds, left_out = run_groups(collected, PARAMS, current, 0)
+    assert seeds["default"] == [0, 1, 2]
+    assert [sorted(r) for r in groups["default"]] == [["gan", "vae"], ["gan"], ["gan"]]
+    assert [r["gan"]["fid"] for r in groups["default"]] == [1.0, 2.0, 4.0]
+    assert seeds["vae.beta=2"] == [1] and groups["vae.beta=2"] == [{"vae": collected["runs"][0]["eval"]["vae"]}]
+    assert groups["model.h=16"] == [{"vae": collected["runs"][3]["eval"]["vae"]}]
+    assert sorted(left_out) == ["s2 (default, seed 2): vae was evaluated with another setup",
+                                "s3 (default, seed 3): gan was evaluated with other code"]
 
 
 def test_collect_reads_list_params_back_as_lists():

@@ -7,7 +7,7 @@ import math
 import torch
 
 from genlab.theory.densities import gaussian, jsd_quadrature, optimal_discriminator, value_at_optimum_mc
-from genlab.config import TheoryConfig
+from genlab.theory.config import TheoryConfig
 from genlab.theory.mixtures import grid_centres, mode_stats, ring_centres
 from genlab.theory.optimal_discriminator import dstar_errors, saturation_gradients
 from genlab.theory.run import P_DATA, P_G, run_theory

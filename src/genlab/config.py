@@ -13,7 +13,7 @@ import math
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Iterable, Literal
 
 import yaml
 
@@ -23,11 +23,18 @@ class ConfigError(ValueError):
 
 
 def param(default: Any, help: str, *, min: float | None = None, max: float | None = None,
-          positive: bool = False, pow2: bool = False, switch: bool = False) -> Any:
+          positive: bool = False, pow2: bool = False, switch: bool = False, run_only: bool = False) -> Any:
     """A dataclass field with a help text and range checks used by :func:`parse_section`; ``switch`` marks a
-    technique of the paper that an ablation turns off (see :mod:`genlab.ablation`)."""
-    meta = {"help": help, "min": min, "max": max, "positive": positive, "pow2": pow2, "switch": switch}
+    technique of the paper that an ablation turns off (see :mod:`genlab.ablation`); ``run_only`` a knob that changes
+    how a run goes but not what it computes (a cadence, a rendezvous): no result depends on it."""
+    meta = {"help": help, "min": min, "max": max, "positive": positive, "pow2": pow2, "switch": switch,
+            "run_only": run_only}
     return field(default=default, metadata=meta)
+
+
+def shaping_keys(cls: type) -> tuple[str, ...]:
+    """The fields of config dataclass ``cls`` that results depend on: all but the ``run_only`` ones."""
+    return tuple(f.name for f in dataclasses.fields(cls) if not f.metadata.get("run_only"))
 
 
 def switches(cls: type) -> tuple[str, ...]:
@@ -139,7 +146,7 @@ class DataConfig:
     name: Literal["mnist", "fashion-mnist", "cifar10", "folder", "stacked-mnist"] = param(
         "mnist", "dataset source; folder reads images from data.folder; stacked-mnist: three MNIST digits as the "
                  "channels (1,000 modes)")
-    root: str = param("data/raw", "where raw files are looked for and downloads go")
+    root: str = param("data/raw", "where raw files are looked for and downloads go", run_only=True)
     folder: str = param("", "image folder for data.name=folder (class = sub-folder name, if any)")
     resolution: int = param(28, "image side in pixels; images are resized to it when they differ", positive=True)
     limit: int = param(0, "cap on training images (0 = all)", min=0)
@@ -176,23 +183,27 @@ class TrainConfig:
     steps: int = param(8000, "optimizer steps; a small value turns any model into a smoke run", positive=True)
     lr_schedule: Literal["constant", "cosine"] = param(
         "constant", "learning rate over the run: constant, or cosine decay to 0 at train.steps")
-    log_every: int = param(100, "steps between logged (dvclive) points", positive=True)
-    checkpoint_every: int = param(500, "steps between resumable checkpoints", positive=True)
+    log_every: int = param(100, "steps between logged (dvclive) points", positive=True, run_only=True)
+    checkpoint_every: int = param(500, "steps between resumable checkpoints", positive=True, run_only=True)
     precision: Literal["auto", "bf16", "fp32"] = param(
         "auto", "training arithmetic: bf16 autocast or fp32; auto = bf16 on CUDA, fp32 on the CPU")
-    compile: bool = param(False, "torch.compile every network (first steps slower while it compiles; see README)")
-    channels_last: bool = param(False, "NHWC memory format for the conv layers (see README for when it helps)")
+    compile: bool = param(False, "torch.compile every network (first steps slower while it compiles; see README)",
+                          run_only=True)
+    channels_last: bool = param(False, "NHWC memory format for the conv layers (see README for when it helps)",
+                                run_only=True)
     nproc: int = param(1, "data-parallel training processes per machine (torchrun; NCCL on CUDA with one GPU "
                        "each, Gloo on the CPU); results differ from 1 process only by the noise each draws", positive=True)
     nnodes: int = param(1, "machines training together, train.nproc processes each: start `genlab train MODEL` (or "
                         "dvc repro) on every one with the same params; they meet at train.rdzv_endpoint", positive=True)
     rdzv_endpoint: str = param("", "host:port of the c10d rendezvous for train.nnodes > 1: an address of one node that "
-                               "every node reaches (that node hosts it); required then")
+                               "every node reaches (that node hosts it); required then", run_only=True)
     rdzv_id: str = param("genlab", "rendezvous run id, to which -MODEL is appended: the same on every node of one "
-                         "run, another for a second run on the same endpoint")
-    rdzv_timeout: int = param(600, "seconds a node waits for the other nodes to join the run", positive=True)
+                         "run, another for a second run on the same endpoint", run_only=True)
+    rdzv_timeout: int = param(600, "seconds a node waits for the other nodes to join the run", positive=True,
+                              run_only=True)
     dist_timeout: int = param(300, "seconds a process waits for the others in a collective (all-reduce) before it "
-                              "stops with an error: a lost node ends the run instead of hanging it", positive=True)
+                              "stops with an error: a lost node ends the run instead of hanging it", positive=True,
+                              run_only=True)
     max_grad_norm: float = param(0.0, "clip each optimizer's gradient to this global 2-norm (0 = off)", min=0.0)
     on_nonfinite: Literal["error", "skip"] = param(
         "error", "a NaN/inf loss or gradient is never applied; error: stop at the next log point naming the model, "
@@ -204,79 +215,6 @@ class TrainConfig:
             if not host or not port.isdigit() or not 0 < int(port) < 65536:
                 raise ConfigError(f"{prefix}.rdzv_endpoint: {self.rdzv_endpoint!r} is not host:port; with "
                                   f"{prefix}.nnodes > 1 set it to one node's address and a free port, e.g. node0:29400")
-
-
-@dataclass(frozen=True)
-class ClassifierConfig:
-    steps: int = param(3000, "training steps of the domain classifier", positive=True)
-    batch_size: int = param(128, "batch size", positive=True)
-    lr: float = param(3.0e-3, "peak Adam learning rate of a one-cycle schedule", positive=True)
-    width: int = param(16, "channels of the first conv layer (the second has twice as many)", positive=True)
-    features: int = param(128, "size of the penultimate feature vector used for FID/KID/PR", positive=True)
-    seed: int = param(0, "seed of the classifier's initialization and batches (not the global seed: sweeping seed "
-                         "retrains the models, not their judge)", min=0)
-
-
-@dataclass(frozen=True)
-class EvalConfig:
-    n_samples: int = param(10000, "generated samples per model (FID is biased by n: compare at equal n)", positive=True)
-    batch_size: int = param(500, "samples per generation / feature-extraction batch", positive=True)
-    kid_subset_size: int = param(1000, "KID subset size (clipped to the sample count)", positive=True)
-    grid: int = param(8, "sample grid side (grid x grid images)", positive=True)
-    gap_samples: int = param(2000, "test codes and prior draws compared by latent_prior_gap (MMD²)", min=2)
-    interp_pairs: int = param(500, "test-image pairs whose decoded paths give interp_confident", positive=True)
-    iw_samples: int = param(200, "K, importance samples per test image for nll_iw and the cVAE's ncll", positive=True)
-    iw_images: int = param(0, "test images (the first ones) for nll_iw and ncll; 0 = all on CUDA, 1000 on the CPU",
-                           min=0)
-    mode_samples: int = param(25600, "samples whose modes are counted for a stacked-MNIST model (the papers' 25,600)",
-                              positive=True)
-    extractor: Literal["auto", "domain", "inception", "both"] = param(
-        "auto", "feature extractor for FID/KID/PR/IS: the domain classifier, the standard Inception v3 (keys end in "
-        "_inception), or both; auto = both on CUDA, domain on the CPU (Inception costs ~0.2 s per image there)")
-    inception_weights: str = param("", "Inception weights file (torch-fidelity's inception-v3-compat state dict); "
-                                   "empty = torch-fidelity's download, else the offline conversion (see README)")
-
-    def iw_subset(self, device_type: str, n_test: int) -> int:
-        """How many test images get importance-sampled likelihoods on this device."""
-        return min(self.iw_images or (n_test if device_type == "cuda" else 1000), n_test)
-
-
-@dataclass(frozen=True)
-class TheoryConfig:
-    seeds: int = param(5, "seeds 0..n-1 of every experiment (each number is one value per seed)", positive=True)
-    d_steps: int = param(2000, "steps training D alone between two fixed 1-D densities", positive=True)
-    d_batch: int = param(1024, "samples of each density per step", positive=True)
-    d_h: int = param(64, "width of D's two hidden layers", positive=True)
-    d_lr: float = param(2.0e-3, "Adam lr of D, decayed to 0 on a cosine", positive=True)
-    mass_threshold: float = param(0.01, "D vs D* is compared where either density exceeds this", positive=True)
-    mc_samples: int = param(1000000, "Monte-Carlo samples per density for V(D*, G)", positive=True)
-
-
-ModeVariant = Literal["gan", "saturating", "mbstd", "pacgan2", "pacgan3", "pacgan4", "wgan-gp"]
-
-
-@dataclass(frozen=True)
-class ModesConfig:
-    seeds: int = param(5, "seeds 0..n-1 of every variant on both mixtures", positive=True)
-    variants: tuple[ModeVariant, ...] = param(("gan", "saturating", "mbstd", "pacgan2", "pacgan3", "pacgan4", "wgan-gp"),
-                                              "the GAN variants (see genlab.theory.modes)")
-    steps: int = param(20000, "generator steps of every run (each lr decays to 0 on a cosine)", positive=True)
-    batch: int = param(100, "data points per step (packs of m for PacGAN: m times the points, as in its code)",
-                       positive=True)
-    h: int = param(64, "width of the toy G and D (the pipeline's GAN networks)", positive=True)
-    z: int = param(2, "latent size of the toy generators", positive=True)
-    lr: float = param(1.0e-3, "peak Adam lr of G and D (betas 0.5, 0.999; WGAN-GP 0.5, 0.9)", positive=True)
-    samples: int = param(2500, "generated points scored per run (the papers' 2,500)", positive=True)
-    eval_every: int = param(2000, "steps between the points of the training curves", positive=True)
-
-
-@dataclass(frozen=True)
-class EstimatorsConfig:
-    images: int = param(8, "test images in the minibatch whose ELBO gradient is estimated", positive=True)
-    n: tuple[int, ...] = param((1, 4, 16, 64), "samples per estimate (the variance is measured at each)", positive=True)
-    reps: int = param(200, "repeated estimates at the largest n (a pool of reps x max(n) draws per image)", min=2)
-    pilot: int = param(1024, "separate draws per image that estimate the control variate's a*", min=2)
-    reference: int = param(4096, "reparameterized draws per image for the reference gradient", positive=True)
 
 
 _DEVICE_HELP = "auto (cuda when present, else cpu) | cpu | cuda | cuda:N"
@@ -307,13 +245,21 @@ class Params:
     stacked: StackedConfig
     model: ModelConfig
     train: TrainConfig
-    classifier: ClassifierConfig
-    eval: EvalConfig
-    theory: TheoryConfig
-    modes: ModesConfig
-    estimators: EstimatorsConfig
-    families: dict[str, Any]  # model name -> its parsed config: the family's section with the entry's overrides
-    #                           (empty when parsed without the registry)
+    families: dict[str, Any]  # model name -> its parsed config: the family's section with the entry's overrides, for
+    #                           the models of the families parsed (see parse_params)
+    sections: dict[str, Any] = field(default_factory=dict)  # the stage's own sections (eval, theory, ...), parsed
+
+    def __getattr__(self, name: str) -> Any:
+        sections = self.__dict__.get("sections", {})
+        if name in sections:
+            return sections[name]
+        if name in OWN_SECTIONS:
+            raise ConfigError(f"section {name!r} was not parsed (load_params needs its class)")
+        raise AttributeError(name)
+
+    def with_section(self, name: str, cfg: Any) -> "Params":
+        """These params with section ``name`` replaced by ``cfg``."""
+        return dataclasses.replace(self, sections={**self.sections, name: cfg})
 
     def entry(self, name: str) -> ModelEntry:
         if name not in self.models:
@@ -332,13 +278,15 @@ class Params:
         """The config of model ``name``: its family's section with its entry's overrides."""
         self.entry(name)
         if name not in self.families:
-            raise ConfigError(f"model {name!r}: its section was not parsed (parse_params needs the registry)")
+            raise ConfigError(f"model {name!r}: its section was not parsed (parse_params needs its family's class)")
         return self.families[name]
 
 
-FIXED_SECTIONS = {"data": DataConfig, "stacked": StackedConfig, "model": ModelConfig, "train": TrainConfig,
-                  "classifier": ClassifierConfig, "eval": EvalConfig, "theory": TheoryConfig, "modes": ModesConfig,
-                  "estimators": EstimatorsConfig}
+# What every stage reads; a stage's own sections (OWN_SECTIONS) are parsed by the stages that read them, from
+# classes defined beside their code (genlab.metrics.config, genlab.theory.config, genlab.gradients.config), so that
+# editing one retrains nothing.
+FIXED_SECTIONS = {"data": DataConfig, "stacked": StackedConfig, "model": ModelConfig, "train": TrainConfig}
+OWN_SECTIONS = ("classifier", "eval", "theory", "modes", "estimators")
 
 
 def _check_device(value: Any) -> str:
@@ -353,12 +301,13 @@ _ENTRY_EXAMPLE = "e.g. models: {vae: {family: vae, start: prepared}}"
 DATASETS = ("prepared", "stacked")  # the data folders a model can start from: data/prepared, data/stacked
 
 
-def _check_models(value: Any, families: dict[str, type] | None) -> dict[str, ModelEntry]:
+def _check_models(value: Any, known: Iterable[str] | None) -> dict[str, ModelEntry]:
     """The ``models`` mapping: name -> {family, start, overrides...}; each start is ``prepared`` or another entry of
-    the same family (no cycle); the family is registered, when the registry is given."""
+    the same family (no cycle); the family is one of ``known``, when given."""
     if not isinstance(value, dict) or not value:
         raise ConfigError(f"models: expected a mapping of model names to {{family, start}}, {_ENTRY_EXAMPLE}; "
                           f"got {value!r}")
+    known = None if known is None else tuple(known)
     entries = {}
     for name, spec in value.items():
         key = f"models.{_key(str(name))}"
@@ -366,8 +315,8 @@ def _check_models(value: Any, families: dict[str, type] | None) -> dict[str, Mod
             raise ConfigError(f"{key}: a model name is letters, digits, _ and - (like pggan-8)")
         if not isinstance(spec, dict) or not isinstance(spec.get("family"), str) or not isinstance(spec.get("start"), str):
             raise ConfigError(f"{key}: expected a mapping with family and start, {_ENTRY_EXAMPLE}; got {spec!r}")
-        if families is not None and spec["family"] not in families:
-            raise ConfigError(f"{key}.family: {spec['family']!r} is not a model family; choose from {', '.join(families)}")
+        if known is not None and spec["family"] not in known:
+            raise ConfigError(f"{key}.family: {spec['family']!r} is not a model family; choose from {', '.join(known)}")
         entries[name] = ModelEntry(name, spec["family"], spec["start"],
                                    {k: v for k, v in spec.items() if k not in ("family", "start")})
     for entry in entries.values():
@@ -408,19 +357,22 @@ def _entry_config(cls: type, section: Any, entry: ModelEntry):
     return cfg
 
 
-def parse_params(raw: Any, families: dict[str, type] | None = None) -> Params:
+def parse_params(raw: Any, families: dict[str, type] | None = None, known: Iterable[str] | None = None,
+                 sections: dict[str, type] | None = None) -> Params:
     """Parse the mapping read from params.yaml into :class:`Params`.
 
-    ``families`` (name -> config dataclass, from :mod:`genlab.models.registry`) parses every model's config too (its
-    family's section with its overrides); stages that build no model parse without it, so that their code (and
-    their DVC dependencies) do not include the models."""
+    ``families`` (family name -> config dataclass, from :mod:`genlab.models.registry`) parses the configs of the
+    models of those families (their family's section with their overrides); ``known``: every family's name, to
+    check the models' (default: those of ``families``, when given). ``sections`` (name -> dataclass) parses a stage's
+    own sections (:data:`OWN_SECTIONS`). A stage parses what it reads, so that its code (and its digest) holds no
+    other family's or stage's config."""
     if not isinstance(raw, dict):
         raise ConfigError("params.yaml: expected a mapping of sections (seed, device, models, data, model, ...)")
     if "models" not in raw:
         raise ConfigError(f"models: missing; list the models the pipeline trains, {_ENTRY_EXAMPLE}")
-    models = _check_models(raw["models"], families)
+    models = _check_models(raw["models"], known if known is not None else (list(families) if families else None))
     used = list(dict.fromkeys(e.family for e in models.values()))
-    allowed = ["seed", "device", "models", *FIXED_SECTIONS, *used]
+    allowed = ["seed", "device", "models", *FIXED_SECTIONS, *OWN_SECTIONS, *used]
     unknown = sorted(set(map(str, raw)) - set(allowed))
     if unknown:
         raise ConfigError(f"{_key(unknown[0])}: unknown section; allowed sections are {', '.join(allowed)} "
@@ -428,24 +380,30 @@ def parse_params(raw: Any, families: dict[str, type] | None = None) -> Params:
     seed = raw.get("seed", 0)
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
         raise ConfigError(f"seed: expected a non-negative integer, got {seed!r}")
-    sections = {name: parse_section(cls, raw.get(name), name) for name, cls in FIXED_SECTIONS.items()}
-    parsed = ({name: _entry_config(families[e.family], raw.get(e.family), e) for name, e in models.items()}
-              if families else {})
+    fixed = {name: parse_section(cls, raw.get(name), name) for name, cls in FIXED_SECTIONS.items()}
+    own = {name: parse_section(cls, raw.get(name), name) for name, cls in (sections or {}).items()}
+    parsed = {name: _entry_config(families[e.family], raw.get(e.family), e) for name, e in models.items()
+              if families and e.family in families}
     return Params(seed=seed, device=_check_device(raw.get("device", "auto")), models=models, families=parsed,
-                  **sections)
+                  sections=own, **fixed)
 
 
-def load_params(path: str | Path = "params.yaml", families: dict[str, type] | None = None) -> Params:
-    """Read ``path`` with ``yaml.safe_load`` and parse it (see :func:`parse_params`); any problem is a
-    :class:`ConfigError`."""
+def read_params(path: str | Path = "params.yaml") -> Any:
+    """The mapping ``path`` holds, read with ``yaml.safe_load``; a missing or unreadable file is a ConfigError."""
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f"{path}: params file not found; run from the repository root or pass --params")
     try:
-        raw = yaml.safe_load(path.read_text())
+        return yaml.safe_load(path.read_text())
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path}: not valid YAML ({str(exc).splitlines()[0]})") from None
-    return parse_params(raw, families)
+
+
+def load_params(path: str | Path = "params.yaml", families: dict[str, type] | None = None,
+                known: Iterable[str] | None = None, sections: dict[str, type] | None = None) -> Params:
+    """Read ``path`` (:func:`read_params`) and parse it (see :func:`parse_params`); any problem is a
+    :class:`ConfigError`."""
+    return parse_params(read_params(path), families, known, sections)
 
 
 def as_dict(obj: Any) -> Any:

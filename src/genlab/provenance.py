@@ -9,6 +9,7 @@ must match to be resumed by the same code.
 from __future__ import annotations
 
 import ast
+import functools
 from pathlib import Path
 
 from genlab.io import sha256
@@ -73,3 +74,57 @@ def closure(modules: list[str], roots: dict[str, Path] | None = None) -> set[Pat
 def digest(files: set[Path], root: Path = GENLAB) -> str:
     """The hash of the files' paths (relative to ``root``) and contents."""
     return sha256({str(path.relative_to(root)): sha256(path) for path in files})
+
+
+def _without_docstrings(tree: ast.AST) -> ast.AST:
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):
+            body = node.body
+            if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant) \
+                    and isinstance(body[0].value.value, str):
+                node.body = body[1:] or [ast.Pass()]
+    return tree
+
+
+def code_text(path: Path) -> str:
+    """The code of a source file as ``ast.unparse`` writes it without docstrings: comments, docstrings, blank
+    lines and line breaks do not count, every statement and literal does."""
+    return _code_of(path.read_text())
+
+
+@functools.lru_cache(maxsize=None)
+def _code_of(source: str) -> str:
+    return ast.unparse(_without_docstrings(ast.parse(source)))
+
+
+def code_digest(files: set[Path], root: Path) -> str:
+    """The hash of what the files compute: their paths (relative to ``root``) and :func:`code_text`; a reflowed
+    docstring or a new comment leaves it as it was."""
+    return sha256({path.relative_to(root).as_posix(): sha256(code_text(path).encode()) for path in sorted(files)})
+
+
+def _stages_dir() -> Path:
+    """The folder of the ``stages`` package (the CLI layer), beside ``src/`` in the repository."""
+    for candidate in (GENLAB.parents[1] / "stages", GENLAB.parent / "stages"):
+        if (candidate / "__init__.py").is_file():
+            return candidate
+    raise FileNotFoundError("the stages package is not beside genlab")
+
+
+def roots() -> dict[str, Path]:
+    """Top-level package -> folder, for the closures of the stage processes."""
+    return {"genlab": GENLAB, "stages": _stages_dir()}
+
+
+@functools.lru_cache(maxsize=None)
+def stage_closure(command: str, *modules: str) -> frozenset[Path]:
+    """The files the process ``python -m stages <command>`` can run, with ``modules`` it imports by name (a model's
+    family: ``importlib`` imports are not statements the closure can read)."""
+    return frozenset(closure(["stages.__main__", f"stages.{command}", *modules], roots()))
+
+
+def describe_code(files: set[Path]) -> dict:
+    """{digest, files}: :func:`code_digest` of ``files`` and their paths from the repository root."""
+    root = _stages_dir().parent
+    return {"digest": code_digest(files, root)[:16],
+            "files": sorted(p.relative_to(root).as_posix() for p in files)}

@@ -13,11 +13,9 @@ its numbers would not be those of this code.
 
 from __future__ import annotations
 
-import hashlib
+import json
 from pathlib import Path
 from typing import Any, Callable
-
-import yaml
 
 from genlab.experiments import finished, name, param_keys, plain, row_params
 
@@ -63,28 +61,6 @@ def _numbers(evaluation: dict) -> dict:
     return out
 
 
-SHAPING = ("prepare", "stack", "classifier", "train", "evaluate")  # the stages whose code shapes an evaluation
-
-
-def code_digest(root: Path = Path("."), dvc_yaml: Path = Path("dvc.yaml")) -> str | None:
-    """The digest of the code an evaluation's numbers come from: the files of the code dependencies that
-    ``dvc.yaml`` declares for the stages of :data:`SHAPING` (their import closures, kept complete by
-    tests/test_dvc_deps.py), by content; None outside a pipeline's folder (no ``dvc.yaml``): such evaluations are
-    never pooled. Evaluations of other code are never pooled with this one's."""
-    if not (root / dvc_yaml).is_file():
-        return None
-    stages = yaml.safe_load((root / dvc_yaml).read_text())["stages"]
-    paths = set()
-    for stage in SHAPING:
-        body = stages[stage].get("do", stages[stage])
-        paths |= {d for d in body.get("deps", []) if isinstance(d, str) and d.startswith(("src/", "stages/"))}
-    files = []
-    for dep in sorted(paths):
-        found = [root / dep] if (root / dep).is_file() else sorted((root / dep).rglob("*.py"))
-        files += [(f.relative_to(root).as_posix(), hashlib.sha256(f.read_bytes()).hexdigest()) for f in found]
-    return hashlib.sha256(repr(sorted(set(files))).encode()).hexdigest()[:16]
-
-
 def collect(rows: list[dict], params: dict, models: list[str], read: Callable[[str, str], dict | None]) -> dict:
     """The finished rows of ``exp_show`` as collected runs. ``params``: the current params.yaml mapping (its keys
     name the columns kept); ``read(rev, path)``: a JSON file of a revision (None when it has none)."""
@@ -116,33 +92,42 @@ def collect(rows: list[dict], params: dict, models: list[str], read: Callable[[s
     return {"format": FORMAT, "runs": runs}
 
 
+def _under(key: str, reads: list[str]) -> bool:
+    """Whether the dotted param ``key`` is one of ``reads`` or inside one of them (a section stands for its keys)."""
+    return any(key == r or key.startswith(r + ".") for r in reads)
+
+
 def run_groups(collected: dict | None, params: dict, current: dict[str, dict], seed: int
                ) -> tuple[dict[str, list[dict]], dict[str, list], list[str]]:
     """The run groups the claims compare: group name -> one dict of model -> evaluation per seed, and the seeds
     of each group in the same order. ``default`` starts with this run's own evaluations ``current`` (seed
-    ``seed``); each collected run joins the group of what its params change against ``params`` (seed aside), once
-    per seed, with those of its evaluations whose ``code`` (:func:`code_digest`) is that of this run's evaluation
-    of the same model. The lines returned name the evaluations left out as stale."""
+    ``seed``). A collected run's evaluation of a model joins, once per seed, the group of what the run's params
+    change against ``params`` (seed aside), or ``default`` when none of those changes is a param the model reads
+    (its ``reads``: a run made before an edit of another family's section still counts for this one); and only
+    when its ``code`` and its ``setup`` (:mod:`genlab.metrics.setup`) are those of this run's evaluation of the
+    same model. The lines returned name the evaluations left out."""
     flat = flatten(params)
-    groups: dict[str, list[dict]] = {DEFAULT: [dict(current)]}
-    seeds: dict[str, list] = {DEFAULT: [seed]}
+    by_group: dict[str, dict[float, dict]] = {DEFAULT: {float(seed): dict(current)}}
     stale: list[str] = []
     for run in (collected or {}).get("runs", []):
         changed = {k: v for k, v in run["params"].items() if k != SEED and k in flat and not _same(v, flat[k])}
-        group = group_of(changed)
-        if run["seed"] in seeds.setdefault(group, []):
-            continue  # the same seed twice (an experiment that repeats its baseline, or this run): one counts
-        kept = {}
         for model, evaluation in run["eval"].items():
-            mine = current.get(model, {}).get("code")
-            if mine is not None and evaluation.get("code") == mine:
-                kept[model] = evaluation
-            else:
-                stale.append(f"{run['name']} ({group}, seed {run['seed']}): {model} was evaluated with other code")
-        if kept:
-            seeds[group].append(run["seed"])
-            groups.setdefault(group, []).append(kept)
-    return groups, {g: v for g, v in seeds.items() if g in groups}, stale
+            reads = evaluation.get("reads")
+            own = changed if reads is None else {k: v for k, v in changed.items() if _under(k, reads)}
+            group = group_of(changed) if own else DEFAULT
+            runs = by_group.setdefault(group, {})
+            if model in runs.get(float(run["seed"]), {}):
+                continue  # the same seed twice (an experiment that repeats its baseline, or this run): one counts
+            mine = current.get(model, {})
+            why = ("other code" if evaluation.get("code") != mine.get("code") or mine.get("code") is None else
+                   "another setup" if evaluation.get("setup") != mine.get("setup") else None)
+            if why:
+                stale.append(f"{run['name']} ({group}, seed {run['seed']}): {model} was evaluated with {why}")
+                continue
+            runs.setdefault(float(run["seed"]), {})[model] = evaluation
+    groups = {g: list(runs.values()) for g, runs in by_group.items() if runs}
+    seeds = {g: [int(s) if s.is_integer() else s for s in runs] for g, runs in by_group.items() if runs}
+    return groups, seeds, stale
 
 
 def per_seed(runs: list[dict], keys: tuple[str, ...]) -> dict[str, dict[str, list[float]]]:
@@ -154,4 +139,50 @@ def per_seed(runs: list[dict], keys: tuple[str, ...]) -> dict[str, dict[str, lis
                 v = evaluation.get(key)
                 if isinstance(v, (int, float)) and not isinstance(v, bool):
                     out.setdefault(model, {}).setdefault(key, []).append(float(v))
+    return out
+
+
+def valid(evaluation: dict, current: dict | None) -> bool:
+    """Whether a collected evaluation was made with the code and setup of this run's evaluation ``current`` of the
+    same model (True when there is none yet to compare with: it may be valid)."""
+    if current is None:
+        return True
+    return evaluation.get("code") == current.get("code") and evaluation.get("setup") == current.get("setup")
+
+
+def accumulate(previous: dict | None, fresh: dict, current: dict[str, dict]) -> tuple[dict, int]:
+    """``metrics/runs.json`` grows across commits, sessions and machines: the runs it kept (``previous``) and the
+    ``fresh`` ones, one run per params and seed; a model evaluated in both keeps the first valid evaluation
+    (:func:`valid` against ``current``, this run's evaluations). Evaluations of other code or setup than the
+    current ones are dropped. Returns (the runs, how many evaluations were dropped)."""
+    merged: dict[str, dict] = {}
+    dropped = 0
+    for run in [*(previous or {}).get("runs", []), *fresh.get("runs", [])]:
+        key = json.dumps({"params": run["params"], "seed": run["seed"]}, sort_keys=True, default=str)
+        into = merged.setdefault(key, {**run, "eval": {}})
+        if into is not run and into["rev"] != run["rev"] and run["rev"] not in into["rev"].split("+"):
+            into["name"], into["rev"] = f"{into['name']}+{run['name']}", f"{into['rev']}+{run['rev']}"
+        for model, evaluation in run["eval"].items():
+            if not valid(evaluation, current.get(model)):
+                dropped += 1
+            elif model not in into["eval"]:
+                into["eval"][model] = evaluation
+    return {"format": FORMAT, "runs": [r for r in merged.values() if r["eval"]]}, dropped
+
+
+def missing(plan: list[tuple[dict, tuple[str, ...]]], groups: dict[str, list[dict]], seeds: dict[str, list],
+            wanted: list[int], main_seed: int) -> list[tuple[dict, int, list[str]]]:
+    """What the run groups (:func:`run_groups`) lack of ``plan`` (its experiments: params set, models) at the
+    ``wanted`` seeds: (params set, seed, models to evaluate) per experiment to run; params.yaml's own run at
+    ``main_seed`` is ``dvc repro``'s, not an experiment's."""
+    out = []
+    for sets, models in plan:
+        group = group_of(sets)
+        have = dict(zip(seeds.get(group, []), groups.get(group, [])))
+        for seed in wanted:
+            if group == DEFAULT and seed == main_seed:
+                continue
+            lacking = [m for m in models if m not in have.get(seed, {})]
+            if lacking:
+                out.append((sets, seed, lacking))
     return out

@@ -66,6 +66,14 @@ WIDTHS = {h: f"gan.h=0,gan.steps=0,model.h={h}" for h in (16, 64, 128)}
 TECHNIQUES = ("mbstd", "equalized_lr", "pixel_norm", "fade_in")
 
 
+def seed_plan(models: list[str]) -> list[tuple[dict, tuple[str, ...]]]:
+    """The experiments the claims read at every seed: (the params each sets with -S, the models it evaluates):
+    params.yaml itself, the width sweep and the Progressive GAN with each technique off (`genlab seeds`)."""
+    return [({}, tuple(models)),
+            *(({"model.h": h, "gan.h": 0, "gan.steps": 0}, ("vae", "gan")) for h in WIDTHS),
+            *(({f"pggan.{t}": False}, ("pggan",)) for t in TECHNIQUES)]
+
+
 def _widths() -> tuple[Part, ...]:
     """Sample quality rises with h for the VAE and the GAN, and the GAN beats the VAE at every h."""
     narrow, medium, wide = WIDTHS.values()

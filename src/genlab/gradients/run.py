@@ -6,7 +6,8 @@ from pathlib import Path
 
 import torch
 
-from genlab.config import EstimatorsConfig, ModelConfig, as_dict, parse_section
+from genlab.config import ModelConfig, as_dict, parse_section
+from genlab.gradients.config import EstimatorsConfig
 from genlab.data.prepare import load_split
 from genlab.data.tensors import to_unit
 from genlab.device import configure, seed_everything, select_device

@@ -14,7 +14,7 @@ from typing import Callable, Protocol, runtime_checkable
 
 import torch
 
-from genlab.config import EvalConfig
+from genlab.metrics.config import EvalConfig
 
 BEST_OF = 8  # completions per test image for completion_mse_best_of_8 and completion_diversity
 Sampler = Callable[[int, torch.Generator | None], torch.Tensor]

@@ -13,7 +13,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from genlab.config import ClassifierConfig
+from genlab.metrics.config import ClassifierConfig
 from genlab.data.batches import InMemoryBatches
 from genlab.data.tensors import to_unit
 from genlab.io import checked, load_module, read_checked, require_types, save_torch
@@ -41,10 +41,26 @@ class DomainClassifier(nn.Module):
         return f, self.head(self.dropout(f))
 
 
+def random_shift(x: torch.Tensor, shift: int, generator: torch.Generator) -> torch.Tensor:
+    """Each image translated by its own offset in [-shift, shift]² pixels, the uncovered border zero (the
+    translation augmentation of LeCun et al. 1998's distortions, on whole pixels)."""
+    if shift == 0:
+        return x
+    n, _, h, w = x.shape
+    offsets = torch.randint(0, 2 * shift + 1, (2, n), generator=generator).to(x.device)
+    padded = F.pad(x, (shift, shift, shift, shift))
+    rows = offsets[0][:, None] + torch.arange(h, device=x.device)  # (n, h)
+    cols = offsets[1][:, None] + torch.arange(w, device=x.device)  # (n, w)
+    batch = torch.arange(n, device=x.device)[:, None, None]
+    return padded.permute(0, 2, 3, 1)[batch, rows[:, :, None], cols[:, None, :]].permute(0, 3, 1, 2)
+
+
 def train_classifier(images: torch.Tensor, labels: torch.Tensor, num_classes: int, cfg: ClassifierConfig,
                      seed: int, device: torch.device) -> DomainClassifier:
-    """Cross-entropy training with Adam for ``cfg.steps`` steps on uint8 ``images``."""
+    """Cross-entropy training with Adam (a one-cycle lr) for ``cfg.steps`` steps on uint8 ``images``, each batch
+    shifted by up to ``cfg.shift`` pixels."""
     torch.manual_seed(seed)
+    shifts = torch.Generator().manual_seed(seed + 1)
     net = DomainClassifier(images.shape[1], num_classes, cfg.width, cfg.features).to(device)
     opt = torch.optim.Adam(net.parameters(), lr=cfg.lr)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg.lr, total_steps=cfg.steps)
@@ -53,7 +69,7 @@ def train_classifier(images: torch.Tensor, labels: torch.Tensor, num_classes: in
     bar = progress(cfg.steps, "train classifier")
     for step in range(cfg.steps):
         x, y = batches.batch(step)
-        loss = F.cross_entropy(net(x)[1], y)
+        loss = F.cross_entropy(net(random_shift(x, cfg.shift, shifts))[1], y)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()

@@ -10,7 +10,7 @@ from typing import Protocol, runtime_checkable
 
 import torch
 
-from genlab.config import EvalConfig
+from genlab.metrics.config import EvalConfig
 from genlab.data.tensors import to_uint8, to_unit
 from genlab.metrics import conditional
 from genlab.metrics.domain import DomainClassifier, load_classifier, predict

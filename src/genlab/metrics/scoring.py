@@ -10,7 +10,7 @@ from typing import Callable
 import torch
 
 from genlab import memory
-from genlab.config import EvalConfig
+from genlab.metrics.config import EvalConfig
 from genlab.data.tensors import to_uint8, to_unit
 from genlab.metrics.coverage import class_coverage
 from genlab.metrics.domain import DomainClassifier, load_classifier, predict

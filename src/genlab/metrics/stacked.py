@@ -11,7 +11,7 @@ from pathlib import Path
 
 import torch
 
-from genlab.config import EvalConfig
+from genlab.metrics.config import EvalConfig
 from genlab.data.stacked import MODES
 from genlab.data.tensors import to_unit
 from genlab.metrics.domain import load_classifier, predict

@@ -101,3 +101,7 @@ class AAE(Autoencoder):
         # ... then the encoder, as the generator, fools it
         loss_g = generator_loss(self.discriminate(self.code(x), y), self.cfg.loss)
         return Loss(loss_g, {"loss_g": loss_g.detach()})
+
+
+# what genlab.models.registry looks up by the family name
+Config, Model = AAEConfig, AAE

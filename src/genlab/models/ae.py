@@ -62,3 +62,7 @@ class AE(Autoencoder):
 
     def samplers(self):
         return {"prior": self.sample, "fitted_gaussian": self.sample_fitted}
+
+
+# what genlab.models.registry looks up by the family name
+Config, Model = AEConfig, AE

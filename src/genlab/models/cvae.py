@@ -208,3 +208,12 @@ class CVAE(GenerativeModel):
         if self.regression is None:
             return None
         return self.log_lik(x, self.regression(self.x1(x, y)).unflatten(1, self.shape))
+
+
+# what genlab.models.registry looks up by the family name
+Config, Model = CVAEConfig, CVAE
+
+
+def reads_model(cfg: CVAEConfig) -> tuple[str, ...]:
+    """The shared ``model`` keys this family reads: h and z where its own are 0 (its MLPs ignore arch)."""
+    return tuple(k for k in ("h", "z") if not getattr(cfg, k))

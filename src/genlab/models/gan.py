@@ -145,3 +145,7 @@ class GAN(GenerativeModel):
         g = self.generator_ema if self.generator_ema is not None else self.generator
         z = torch.randn(n, g.z, generator=generator, device=self.device)
         return (g(z) + 1) / 2
+
+
+# what genlab.models.registry looks up by the family name
+Config, Model = GANConfig, GAN

@@ -164,3 +164,12 @@ class PGGAN(GenerativeModel):
         img = F.interpolate(img, size=(self.grow_resolution,) * 2, mode="nearest")
         a, side = self.pad // 2, self.shape[1]
         return img[..., a:a + side, a:a + side]
+
+
+# what genlab.models.registry looks up by the family name
+Config, Model = PGGANConfig, PGGAN
+
+
+def reads_model(cfg: PGGANConfig) -> tuple[str, ...]:
+    """The shared ``model`` keys this family reads: none (its sizes are its own section's)."""
+    return ()

@@ -64,3 +64,7 @@ class VAE(Autoencoder):
         rec, kl = self.elbo_terms(x)
         loss = -(rec - self.cfg.beta * kl).mean()
         return Loss(loss, {"loss": loss.detach(), "rec": -rec.detach().mean(), "kl": kl.detach().mean()})
+
+
+# what genlab.models.registry looks up by the family name
+Config, Model = VAEConfig, VAE

@@ -94,3 +94,7 @@ class VAEGAN(VAE):
                        "decoder": self.cfg.gamma * terms["llike"] + terms["gan_g"],
                        "discriminator": terms["gan_d"]}
         return Loss(per_network, {k: v.detach() for k, v in terms.items()})
+
+
+# what genlab.models.registry looks up by the family name
+Config, Model = VAEGANConfig, VAEGAN

@@ -283,9 +283,11 @@ def modes_section(modes: dict, stacked: dict[str, dict]) -> list[str]:
 def extractor_note(n, clf: dict, rows: list[dict]) -> str:
     """What produced the numbers: the extractor(s), the sample counts, and what the other columns mean."""
     inception = next((r for r in rows if "fid_inception" in r), None)
-    text = (f"Columns marked *(domain)* use the **domain classifier** as feature extractor (test accuracy "
-            f"{fmt(clf.get('test_accuracy'))}): FID/KID/precision/recall on its penultimate features, IS on its "
-            "logits (10 is the maximum for 10 classes). ")
+    judge = (f"genlab's shipped judge `{clf.get('name')}`" if clf.get("judge") == "shipped" else "trained here")
+    text = (f"Columns marked *(domain)* use the **domain classifier** as feature extractor ({judge}, sha256 "
+            f"`{str(clf.get('sha256', ''))[:16]}`, test accuracy {fmt(clf.get('test_accuracy'))}): "
+            "FID/KID/precision/recall on its penultimate features, IS on its logits (10 is the maximum for 10 "
+            "classes). ")
     if inception:
         weights = inception.get("inception_weights", "")
         text += ("Columns marked *(Inception)* use the standard TF Inception v3 (2015-12-05) pool features as in "

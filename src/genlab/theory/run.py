@@ -10,7 +10,8 @@ from pathlib import Path
 
 import torch
 
-from genlab.config import TheoryConfig, as_dict
+from genlab.config import as_dict
+from genlab.theory.config import TheoryConfig
 from genlab.theory.densities import Mixture1D, gaussian, jsd_quadrature, optimal_discriminator, value_at_optimum_mc
 from genlab.theory.optimal_discriminator import dstar_errors, saturation_gradients
 

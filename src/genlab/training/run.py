@@ -11,14 +11,14 @@ from typing import Callable, Protocol, runtime_checkable
 import torch
 
 from genlab import memory, provenance
-from genlab.config import ConfigError, Params, TrainConfig, as_dict
+from genlab.config import ConfigError, Params, TrainConfig, as_dict, shaping_keys
 from genlab.device import configure, cpu_cores, seed_everything, select_device
 from genlab.data.batches import InMemoryBatches
 from genlab.data.prepare import load_split, read_manifest
 from genlab.io import checked, read_checked, require_types, save_torch, sha256, write_json
 from genlab.models.base import GenerativeModel
 from genlab.models.file import read_model_file
-from genlab.models.registry import build_model
+from genlab.models.registry import ModelSpec, as_spec, build_model, family_module, model_keys
 from genlab.nn.stacks import count_parameters
 from genlab.training import distributed
 from genlab.training.checkpoint import fingerprint
@@ -54,9 +54,12 @@ def batch_sizes(model: GenerativeModel, train: TrainConfig) -> set[int]:
     return {train.batch_size}
 
 
-def code_digest() -> str:
-    """The hash of every source file training runs: a checkpoint resumes only under the code that wrote it."""
-    return provenance.digest(provenance.closure([__name__]))
+def code(family: str) -> dict:
+    """The code a model of ``family`` trains with (the ``train`` stage's process with the family's module), as
+    {digest, files}: a checkpoint resumes only under the code that wrote it, and ``data/specs`` holds it so that
+    DVC retrains a model when its own code changes, and no other."""
+    return provenance.describe_code(provenance.stage_closure("train", family_module(family)))
+
 
 
 @dataclass
@@ -102,7 +105,7 @@ def continue_run(model: GenerativeModel, optimization: Optimization, family: str
             sha256({"model": sha256(start / "model.pt"), "state": sha256(start / STATE)}))
 
 
-def setup_run(name: str, params: Params, prepared: Path, start: Path | None = None) -> TrainingRun:
+def setup_run(spec: ModelSpec | str, params: Params, prepared: Path, start: Path | None = None) -> TrainingRun:
     """Select and configure the device, load the training split, seed, build model ``name``, its optimization
     and its batches; with ``start`` (a trained model's folder), continue that run.
 
@@ -116,9 +119,10 @@ def setup_run(name: str, params: Params, prepared: Path, start: Path | None = No
     manifest = read_manifest(prepared)
     images, labels = load_split(prepared, "train")
     seed_everything(params.seed)
-    cfg, family = params.model_config(name), params.entry(name).family
+    spec = as_spec(params, spec)
+    name, cfg, family = spec.name, spec.config, spec.family
     steps = model_steps(cfg, params.train)
-    check_machine(name, params, images.shape[1:], manifest["num_classes"], images.nbytes + labels.nbytes, device)
+    check_machine(spec, params, images.shape[1:], manifest["num_classes"], images.nbytes + labels.nbytes, device)
     model = build_model(family, cfg, params.model, images.shape[1:], manifest["num_classes"], steps).to(device)
     prepare_model(model, params.train)
     optimization = Optimization(model, replace(params.train, steps=steps))
@@ -134,13 +138,12 @@ def setup_run(name: str, params: Params, prepared: Path, start: Path | None = No
     # nor how the same maths is laid out and compiled, nor (with a constant lr) the step count, so raising
     # train.steps continues a finished run. Precision counts as the resolved autocast dtype, and only when it is
     # not fp32; clipping and the process count only when they are on.
-    ignored = ("log_every", "checkpoint_every", "compile", "channels_last", "precision", "nproc", "nnodes",
-               "rdzv_endpoint", "rdzv_id", "rdzv_timeout", "dist_timeout", "on_nonfinite",
-               "max_grad_norm") + (("steps",) if train.lr_schedule == "constant" else ())
+    ignored = tuple(k for k in as_dict(train) if k not in shaping_keys(TrainConfig)) + ("precision", "nproc", "nnodes", "on_nonfinite", "max_grad_norm") + (
+        ("steps",) if train.lr_schedule == "constant" else ())
     run = {"name": name, "seed": params.seed, "cfg": {k: v for k, v in as_dict(cfg).items() if k not in ignored},
-           "model": as_dict(params.model), "train": {k: v for k, v in as_dict(train).items() if k not in ignored},
+           "model": {k: getattr(params.model, k) for k in model_keys(spec)}, "train": {k: v for k, v in as_dict(train).items() if k not in ignored},
            "data": manifest["splits"]["train"]["images_sha256"], "device": device.type,
-           "format": CHECKPOINT_FORMAT, "code": code_digest()}
+           "format": CHECKPOINT_FORMAT, "code": code(family)["digest"]}
     dtype = autocast_dtype(train, device)
     if dtype is not None:
         run["autocast"] = str(dtype)
@@ -157,11 +160,12 @@ def setup_run(name: str, params: Params, prepared: Path, start: Path | None = No
                        manifest["num_classes"], device, world, begin, manifest["dataset"])
 
 
-def check_phases(params: Params, name: str) -> None:
+def check_phases(params: Params, spec: ModelSpec | str) -> None:
     """The phases of a growing family (models whose config has a ``resolution``) must each start from the phase
     just below and grow 4x4 up to the data's side (``data.resolution``, padded up to a power of two): one line naming
     the model and the fix otherwise."""
-    entry, cfg = params.entry(name), params.model_config(name)
+    spec = as_spec(params, spec)
+    name, entry, cfg = spec.name, params.entry(spec.name), spec.config
     if not getattr(cfg, "resolution", 0):
         return
     side = max(4, 1 << (params.data.resolution - 1).bit_length())
@@ -178,25 +182,26 @@ def check_phases(params: Params, name: str) -> None:
                           f"{cfg.resolution // 2}x{cfg.resolution // 2} one; set start: models/{below or '<that phase>'}")
 
 
-def check_machine(name: str, params: Params, shape, num_classes: int, data: int, device: torch.device,
+def check_machine(spec: ModelSpec | str, params: Params, shape, num_classes: int, data: int, device: torch.device,
                   processes: int = 1) -> None:
     """Before anything is built: refuse (one line) a run whose ``processes`` outnumber the GPUs or whose memory
     (estimated from the params, :mod:`genlab.memory`) exceeds what ``device`` has free; ``data``: bytes of the
     training split."""
+    spec = as_spec(params, spec)
     memory.check_processes(processes, device, cpu_cores())
 
     def build(p: Params) -> GenerativeModel:
-        cfg = p.model_config(name)
-        return build_model(p.entry(name).family, cfg, p.model, shape, num_classes, model_steps(cfg, p.train))
+        cfg = p.model_config(spec.name)
+        return build_model(spec.family, cfg, p.model, shape, num_classes, model_steps(cfg, p.train))
 
-    memory.check_training(build, params, name, data, device, processes)
+    memory.check_training(build, params, spec.name, data, device, processes)
 
 
-def check_launch(name: str, params: Params, prepared: Path) -> None:
+def check_launch(spec: ModelSpec, params: Params, prepared: Path) -> None:
     """:func:`check_machine` for the ``train.nproc`` processes torchrun is about to start (from the manifest)."""
     manifest = read_manifest(prepared)
     n, *shape = manifest["splits"]["train"]["shape"]
-    check_machine(name, params, shape, manifest["num_classes"], n * (math.prod(shape) + 8), select_device(params.device),
+    check_machine(spec, params, shape, manifest["num_classes"], n * (math.prod(shape) + 8), select_device(params.device),
                   params.train.nproc)
 
 
@@ -228,24 +233,27 @@ def growth_summary(model: GenerativeModel, history: list[dict]) -> dict:
             "phases": phases}
 
 
-def train_model(name: str, params: Params, prepared: Path, out_dir: Path, ckpt_dir: Path, live_dir: Path,
+def train_model(spec: ModelSpec | str, params: Params, prepared: Path, out_dir: Path, ckpt_dir: Path, live_dir: Path,
                 on_step: Callable[[int], None] | None = None, start: Path | None = None) -> dict:
     """Train model ``name`` on the prepared data, from scratch or continuing the trained run in folder ``start``;
     writes ``out_dir/model.pt`` (what evaluation loads), ``out_dir/state.pt`` (what a continuing run starts
     from) and ``out_dir/train.json`` (under torchrun: the first process of each machine)."""
-    r = setup_run(name, params, prepared, start)
+    spec = as_spec(params, spec)
+    name = spec.name
+    r = setup_run(spec, params, prepared, start)
     model, train, device, images = r.model, r.train, r.device, r.images
     summary = fit(model, r.optimization, r.batches, train, ckpt_dir, live_dir, r.fingerprint, name, on_step, r.world,
                   r.begin)
     # Leave the group only after a finished run: a process that fails exits at once, and torchrun then stops the
     # others (waiting at a barrier here would hang them inside their next all-reduce).
     distributed.finish()
-    family = params.entry(name).family
+    family = spec.family
     meta = {"model": name, "family": family, "dataset": r.dataset, "steps": summary["steps"],
             "images_seen": summary["images_seen"],
             "width": getattr(model, "h", None), "z": getattr(model, "z", None),  # hidden width and latent size
             "train_seconds": round(summary["train_seconds"], 2), "parameters": count_parameters(model),
-            "device": str(device)}
+            "device": str(device), "precision": str(autocast_dtype(train, device) or "fp32").removeprefix("torch."),
+            "tf32": device.type == "cuda" and torch.backends.cuda.matmul.allow_tf32}
     if r.world.size > 1:
         meta["processes"] = r.world.size
     if summary["skipped_updates"]:
