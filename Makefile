@@ -34,11 +34,12 @@ repro: setup
 # after a change to one family, that family's seeds alone; on an unchanged tree, nothing. The queue runs one at a
 # time (the machine's cores go to each); then genlab collect adds them to metrics/runs.json and dvc repro pools them
 # in the claims. Commit metrics/runs.json, metrics/claims.json and the report afterwards; the next session adds more.
-# `make seeds-dry` lists what would be queued.
+# `make seeds-dry` lists what would be queued; MODELS="aae" narrows both to those models.
 SEEDS := 0 1 2
+MODELS :=
 seeds: setup
 	dvc repro
-	genlab seeds $(addprefix --seed ,$(SEEDS))
+	genlab seeds $(addprefix --seed ,$(SEEDS)) $(addprefix --model ,$(MODELS))
 	@# the worker can die with tasks left (seen: celery's file broker read a half-written message, JSONDecodeError):
 	@# start a new one when none is active
 	while dvc queue status | grep -qE 'Queued|Running'; do \
@@ -48,7 +49,7 @@ seeds: setup
 	dvc repro
 
 seeds-dry: setup
-	genlab seeds --dry-run $(addprefix --seed ,$(SEEDS))
+	genlab seeds --dry-run $(addprefix --seed ,$(SEEDS)) $(addprefix --model ,$(MODELS))
 
 test: setup
 	python -m pytest -q

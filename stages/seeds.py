@@ -20,6 +20,7 @@ def _value(v) -> str:
 
 @stage
 def run(seed: list[int] = typer.Option([0, 1, 2], help="seeds every claim should have"),
+        model: list[str] = typer.Option(None, help="only these models (repeat the option); default: all"),
         dry_run: bool = typer.Option(False, "--dry-run", help="list the experiments, queue nothing"),
         params: Path = ParamsOption) -> None:
     from genlab.claims.registry import seed_plan
@@ -29,7 +30,10 @@ def run(seed: list[int] = typer.Option([0, 1, 2], help="seeds every claim should
     p = load(params)  # a bad params file fails before DVC is asked
     current = {m: e for m in p.models if (e := read_metrics(EVAL / f"{m}.json")) is not None}
     groups, seeds, _ = run_groups(read_metrics(RUNS), raw_params(params), current, p.seed)
-    todo = missing(seed_plan([m for m in p.models]), groups, seeds, seed, p.seed)
+    for name in model or []:
+        p.entry(name)  # an unknown model: one line naming the models
+    plan = [(sets, tuple(m for m in models if not model or m in model)) for sets, models in seed_plan(list(p.models))]
+    todo = missing([(sets, models) for sets, models in plan if models], groups, seeds, seed, p.seed)
     for sets, s, models in todo:
         cmd = ["dvc", "exp", "run", "--queue", "-S", f"seed={s}", *(a for k, v in sets.items()
                                                                     for a in ("-S", f"{k}={_value(v)}")),

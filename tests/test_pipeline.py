@@ -37,6 +37,9 @@ def test_a_sub_graph_reproduces_and_an_experiment_reruns_only_the_phase_its_para
         "evaluate@pggan-8"}
     judge = json.loads((dest / "metrics" / "classifier.json").read_text())
     assert judge["judge"] == "shipped" and judge["test_accuracy"] > 0.99  # the tiny data's test split is MNIST's
+    vae_eval = json.loads((dest / "metrics" / "eval" / "vae.json").read_text())
+    assert vae_eval["setup"]["judge"] == judge["sha256"][:16] and vae_eval["setup"]["precision"] == "fp32"
+    assert {"vae", "model.h", "train.lr", "eval"} <= set(vae_eval["reads"]) and "train.log_every" not in vae_eval["reads"]
     ev = dest / "metrics" / "eval"
     vae = json.loads((ev / "vae.json").read_text())
     assert VAE_KEYS <= set(vae), VAE_KEYS - set(vae)

@@ -195,3 +195,35 @@ def test_a_stale_evaluation_listed_first_does_not_shadow_a_fresh_one_of_the_same
     groups, seeds, stale = run_groups(out, PARAMS, {"ae": {"fid": 250.0, "code": "c"}}, 0)
     assert seeds["default"] == [0, 1.0] and not stale
     assert per_seed(groups["default"], ("fid",)) == {"ae": {"fid": [250.0, 259.0]}}
+
+
+def test_runs_json_accumulates_valid_runs_and_drops_the_others():
+    from genlab.runs import accumulate
+
+    setup = {"judge": "j1"}
+    current = {"vae": {"code": "v2", "setup": setup}, "gan": {"code": "g1", "setup": setup}}
+    kept = {"runs": [{"name": "old", "rev": "r1", "seed": 1, "params": {"seed": 1},
+                      "eval": {"vae": {"fid": 5.0, "code": "v1", "setup": setup},  # before an edit of the VAE
+                               "gan": {"fid": 2.0, "code": "g1", "setup": setup}}}]}
+    fresh = {"runs": [{"name": "new", "rev": "r2", "seed": 1, "params": {"seed": 1},
+                       "eval": {"vae": {"fid": 4.0, "code": "v2", "setup": setup}}},
+                      {"name": "gpu", "rev": "r3", "seed": 2, "params": {"seed": 2},
+                       "eval": {"gan": {"fid": 1.0, "code": "g1", "setup": {"judge": "j0"}}}}]}
+    out, dropped = accumulate(kept, fresh, current)
+    assert dropped == 2 and [r["seed"] for r in out["runs"]] == [1]  # the other judge's run is gone whole
+    assert out["runs"][0]["eval"] == {"gan": kept["runs"][0]["eval"]["gan"], "vae": fresh["runs"][0]["eval"]["vae"]}
+    assert out["runs"][0]["rev"] == "r1+r2"
+    again, dropped = accumulate(out, {"runs": []}, current)  # a session with no new experiments loses nothing
+    assert again == out and dropped == 0
+
+
+def test_seeds_queue_exactly_what_the_groups_lack():
+    from genlab.runs import missing
+
+    plan = [({}, ("vae", "aae")), ({"model.h": 16}, ("vae",))]
+    groups = {"default": [{"vae": {}, "aae": {}}, {"vae": {}}], "model.h=16": [{"vae": {}}]}
+    seeds = {"default": [0, 1], "model.h=16": [0]}
+    assert missing(plan, groups, seeds, [0, 1, 2], 0) == [
+        ({}, 1, ["aae"]), ({}, 2, ["vae", "aae"]), ({"model.h": 16}, 1, ["vae"]), ({"model.h": 16}, 2, ["vae"])]
+    complete = {"default": [{"vae": {}, "aae": {}}] * 3, "model.h=16": [{"vae": {}}] * 3}
+    assert missing(plan, complete, {"default": [0, 1, 2], "model.h=16": [0, 1, 2]}, [0, 1, 2], 0) == []
