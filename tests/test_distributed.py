@@ -43,12 +43,17 @@ def test_two_processes_train_the_weights_of_one_on_the_same_global_batch(stage_w
     work, env = stage_workdir()
     one = _train(work, env, "ae", 8, 1)
     assert "processes" not in one["meta"]
-    _train(work, env, "ae", 4, 2)  # constant lr: raising train.steps continues this run from its last checkpoint
+    half = _train(work, env, "ae", 4, 2)  # constant lr: raising train.steps continues this run from its checkpoint
     two = _train(work, env, "ae", 8, 2)
     assert two["meta"]["processes"] == 2 and two["meta"]["images_seen"] == 8 * 32
     err = _max_diff(one["weights"], two["weights"])
-    print(f"max |w_1proc - w_2proc| after 8 steps (one resume): {err:.3g}")
-    assert 0 <= err < 1e-5
+    # against how far the last 4 steps moved the weights: summation-order differences depend on the CPU's kernels
+    # (2.5e-5 on an AVX-512 Xeon, with the code before and after the per-family restructure alike), while a wrong
+    # shard or a missing average changes every update as a whole
+    nets = lambda w: {k: v for k, v in w.items() if k.startswith(("encoder.", "decoder."))}  # noqa: E731
+    moved = _max_diff(nets(half["weights"]), nets(two["weights"]))  # (not the Gaussian fitted after training)
+    print(f"max |w_1proc - w_2proc| after 8 steps (one resume): {err:.3g}; steps 5-8 moved them up to {moved:.3g}")
+    assert 0 <= err < 1e-2 * moved
     curve = (work / "metrics" / "train" / "ae" / "plots" / "metrics" / "loss.tsv").read_text().splitlines()
     assert len(curve) == 1 + 4  # one writer (rank 0): steps 2, 4, 6, 8, each once
 
