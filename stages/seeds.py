@@ -7,8 +7,8 @@ import typer
 
 from stages.common import EVAL, RUNS, ParamsOption, log, raw_params, read_metrics, stage
 
-HELP = f"""List, and queue with `dvc exp run --queue`, the experiments every claim needs at --seed 0 1 2 (params.yaml,
-the width sweep, the Progressive GAN with each technique off) that {RUNS} and this run's {EVAL}/MODEL.json do
+HELP = f"""List, and queue with `dvc exp run --queue`, the experiments every claim needs at each --seed (default
+0, 1, 2; params.yaml, the width sweep, the Progressive GAN with each technique off) that {RUNS} and this run's {EVAL}/MODEL.json do
 not hold yet with the current code and setup: only the missing models' evaluate@MODEL stages, so a change to
 one family queues that family's seeds alone, and an unchanged tree queues nothing. --dry-run lists them only.
 `make seeds` calls this, runs the queue and collects the results (genlab collect). Not a pipeline stage."""
