@@ -45,7 +45,8 @@ seeds: setup
 	while dvc queue status | grep -qE 'Queued|Running'; do \
 	  dvc queue status | grep -q 'Worker status: 0 active' && dvc queue start -j 1 || true; sleep 30; done
 	dvc queue status
-	genlab collect
+	@# experiments are based on the commit they were queued at: read a few commits back in case HEAD moved since
+	genlab collect --commits 5
 	dvc repro
 
 seeds-dry: setup
