@@ -19,7 +19,7 @@ $(VENV)/.installed: pyproject.toml
 	else echo "make setup: no npm, so dvc plots pages load vega from a CDN (install npm, then: genlab plots_template)"; fi
 	touch $@
 
-# With a default DVC remote (README: Sharing results), fetch what it holds first: `dvc repro` then reruns only
+# With a default DVC remote (docs/sharing.md), fetch what it holds first: `dvc repro` then reruns only
 # what the remote lacks (nothing, after a `dvc push` of the same commit). An unreachable remote is a warning.
 repro: setup
 	@if dvc remote default >/dev/null 2>&1; then \
@@ -28,7 +28,7 @@ repro: setup
 	fi
 	dvc repro
 
-# Every MNIST claim at 3 seeds (README: Claims over seeds): `genlab seeds` queues, as DVC experiments, exactly what
+# Every MNIST claim at 3 seeds (docs/design-and-claims.md: Claims over seeds): `genlab seeds` queues, as DVC experiments, exactly what
 # metrics/runs.json and this run's evaluations lack for the current code and setup (seeds 1, 2 of params.yaml; seeds
 # 0-2 of the width sweep and of the Progressive GAN with each technique off), evaluating only the missing models:
 # after a change to one family, that family's seeds alone; on an unchanged tree, nothing. The queue runs one at a

@@ -1,7 +1,7 @@
 """The fixed judges genlab ships: domain classifiers trained once, stored in ``judges/`` beside this file as
 ``<name>.pt`` with ``<name>.json`` (its sha256, the sha256 of the test split it judges, its recipe, its test accuracy
 and the command that retrains it). Like Inception's fixed weights behind FID, a shipped judge makes every domain
-number comparable across machines, sessions and users; a new judge starts new numbers (README: The judge)."""
+number comparable across machines, sessions and users; a new judge starts new numbers (docs/judge-and-specs.md)."""
 
 from __future__ import annotations
 
